@@ -1,0 +1,14 @@
+"""The list of channels. Adding a channel means adding its class here, and nothing else."""
+
+from __future__ import annotations
+
+from staffetta.channels.mastodon import MastodonChannel
+from staffetta.channels.static_site import StaticSiteChannel
+from staffetta.core.channel import Channel
+
+CHANNEL_CLASSES: tuple[type[Channel], ...] = (StaticSiteChannel, MastodonChannel)
+
+
+def load_channels() -> dict[str, Channel]:
+    """One instance of every channel, keyed by its stable name."""
+    return {cls.name: cls() for cls in CHANNEL_CLASSES}
