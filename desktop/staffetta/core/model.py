@@ -108,6 +108,7 @@ class Delivery:
     next_attempt_at: float
     attempts: int = 0
     first_attempt_at: float | None = None
+    last_attempt_at: float | None = None
     remote_id: str = ""
     remote_url: str = ""
     last_error: str = ""

@@ -1,0 +1,675 @@
+"""The outbox: one SQLite file, the single source of truth for posts, accounts and deliveries.
+
+Durability: WAL with ``synchronous=FULL``, so a commit that returned survives power loss. Every
+state change is one short ``BEGIN IMMEDIATE`` transaction (one writer at a time; other processes
+wait on the busy timeout). Two processes never send the same delivery: a delivery is leased by its
+engine before sending, and a lease held by a live process is respected until it expires.
+
+The store opens an existing file read-only first and checks it, so a damaged file or one written by
+a newer Staffetta is reported and left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from staffetta.core.clock import Clock, SystemClock
+from staffetta.core.errors import StoreError
+from staffetta.core.model import BLOCKING_STATES, Account, Delivery, Image, Post, State
+from staffetta.core.schema import MIGRATIONS, SCHEMA_VERSION
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_BLOCKING = tuple(s.value for s in BLOCKING_STATES)
+_BLOCKING_SQL = ",".join("?" * len(_BLOCKING))
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointHealth:
+    """A platform endpoint's circuit breaker, as stored."""
+
+    key: str
+    down_since: float | None = None
+    failures: int = 0
+    probes: int = 0
+    next_probe_at: float | None = None
+    last_error: str = ""
+
+    @property
+    def is_down(self) -> bool:
+        return self.down_since is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    delivery_id: int
+    started_at: float
+    finished_at: float | None
+    outcome: str
+    detail: str
+
+
+def new_owner_id() -> str:
+    """A lease owner id that says which process holds it, so a dead owner's lease can be broken."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _owner_is_dead(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine's process: only the lease expiry can tell
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class Store:
+    """Synchronous access to the outbox. One instance per thread; all methods are short."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock) -> None:
+        self._conn = conn
+        self.path = path
+        self._clock = clock
+
+    # --- opening --------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path, clock: Clock | None = None) -> Store:
+        """Open (creating or migrating) the database at ``path``, or raise :class:`StoreError`."""
+        if path.exists():
+            _check_existing(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                path, isolation_level=None, timeout=10.0, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"Cannot open the outbox at {path}: {exc}") from exc
+        conn.row_factory = sqlite3.Row
+        store = cls(conn, path, clock or SystemClock())
+        try:
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            store._migrate()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _store_error(path, exc) from exc
+        except StoreError:
+            conn.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise _newer_error(self.path, version)
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._write():
+                # executescript would COMMIT our transaction; run statements one by one instead.
+                for statement in _statements(MIGRATIONS[target - 1]):
+                    self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version = {target}")
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One durable write transaction; disk and permission problems become StoreError."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from exc
+        try:
+            yield self._conn
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            raise
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            raise _store_error(self.path, exc) from exc
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from exc
+
+    # --- accounts -------------------------------------------------------------------------------
+    def add_account(
+        self, channel: str, name: str, settings: dict[str, Any] | None = None, account_id: str = ""
+    ) -> Account:
+        account_id = account_id or self._free_account_id(channel)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO accounts (id, channel, name, settings, created_at) VALUES (?,?,?,?,?)",
+                (account_id, channel, name, json.dumps(settings or {}), self._clock.now()),
+            )
+        return Account(id=account_id, channel=channel, name=name, settings=dict(settings or {}))
+
+    def _free_account_id(self, channel: str) -> str:
+        taken = {r["id"] for r in self._read("SELECT id FROM accounts")}
+        n = 1
+        while f"{channel}-{n}" in taken:
+            n += 1
+        return f"{channel}-{n}"
+
+    def accounts(self) -> list[Account]:
+        return [_account(r) for r in self._read("SELECT * FROM accounts ORDER BY created_at, id")]
+
+    def account(self, account_id: str) -> Account | None:
+        rows = self._read("SELECT * FROM accounts WHERE id = ?", (account_id,))
+        return _account(rows[0]) if rows else None
+
+    def update_account(
+        self, account_id: str, *, name: str | None = None, settings: dict[str, Any] | None = None
+    ) -> None:
+        with self._write() as conn:
+            if name is not None:
+                conn.execute("UPDATE accounts SET name = ? WHERE id = ?", (name, account_id))
+            if settings is not None:
+                conn.execute(
+                    "UPDATE accounts SET settings = ? WHERE id = ?",
+                    (json.dumps(settings), account_id),
+                )
+
+    def pause_account(self, account_id: str, reason: str) -> None:
+        """The account's credentials were refused: it and its waiting deliveries need the user."""
+        now = self._clock.now()
+        with self._write() as conn:
+            conn.execute("UPDATE accounts SET paused_reason = ? WHERE id = ?", (reason, account_id))
+            conn.execute(
+                f"UPDATE deliveries SET state = ?, last_error = ?, updated_at = ?,"
+                f" lease_owner = NULL WHERE account_id = ? AND state IN ({_BLOCKING_SQL})",
+                (State.NEEDS_RECONNECT.value, reason, now, account_id, *_BLOCKING),
+            )
+
+    def resume_account(self, account_id: str) -> None:
+        """The user reconnected: waiting deliveries go back in the queue, due now."""
+        now = self._clock.now()
+        with self._write() as conn:
+            conn.execute("UPDATE accounts SET paused_reason = '' WHERE id = ?", (account_id,))
+            conn.execute(
+                "UPDATE deliveries SET state = CASE WHEN not_before > ? THEN ? ELSE ? END,"
+                " next_attempt_at = max(not_before, ?), updated_at = ?"
+                " WHERE account_id = ? AND state = ?",
+                (
+                    now,
+                    State.SCHEDULED.value,
+                    State.QUEUED.value,
+                    now,
+                    now,
+                    account_id,
+                    State.NEEDS_RECONNECT.value,
+                ),
+            )
+
+    def remove_account(self, account_id: str) -> None:
+        """Forget the account; its unsent deliveries are cancelled, history is kept."""
+        now = self._clock.now()
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state = ?, updated_at = ?, lease_owner = NULL"
+                " WHERE account_id = ? AND state NOT IN (?, ?, ?)",
+                (
+                    State.CANCELLED.value,
+                    now,
+                    account_id,
+                    State.SENT.value,
+                    State.FAILED.value,
+                    State.UNCONFIRMED.value,
+                ),
+            )
+            conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+
+    # --- posts ----------------------------------------------------------------------------------
+    def enqueue(self, post: Post, account_ids: Sequence[str]) -> int:
+        """Queue ``post`` for every account in one durable transaction; returns the post id.
+
+        Images must already be stored copies (``core.media.store_media``) so the queued post never
+        depends on the user's original files.
+        """
+        if not account_ids:
+            raise StoreError("Choose at least one account to publish to.")
+        now = self._clock.now()
+        not_before = max(now, post.scheduled_at or now)
+        state = State.SCHEDULED if not_before > now else State.QUEUED
+        with self._write() as conn:
+            known = {
+                r[0]
+                for r in conn.execute(
+                    f"SELECT id FROM accounts WHERE id IN ({','.join('?' * len(account_ids))})",
+                    tuple(account_ids),
+                )
+            }
+            missing = [a for a in account_ids if a not in known]
+            if missing:
+                raise StoreError(f"Unknown account: {', '.join(missing)}")
+            cursor = conn.execute(
+                "INSERT INTO posts (created_at, title, body, link, tags, content_warning,"
+                " overrides, scheduled_at) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    now,
+                    post.title,
+                    post.body,
+                    post.link,
+                    json.dumps(list(post.tags)),
+                    post.content_warning,
+                    json.dumps(post.overrides),
+                    post.scheduled_at,
+                ),
+            )
+            post_id = int(cursor.lastrowid or 0)
+            for position, image in enumerate(post.images):
+                conn.execute(
+                    "INSERT OR IGNORE INTO media (sha256, path, mime) VALUES (?,?,?)",
+                    (image.sha256 or image.path, image.path, image.mime),
+                )
+                conn.execute(
+                    "INSERT INTO post_media (post_id, position, sha256, alt) VALUES (?,?,?,?)",
+                    (post_id, position, image.sha256 or image.path, image.alt),
+                )
+            conn.executemany(
+                "INSERT INTO deliveries (post_id, account_id, state, idempotency_key, not_before,"
+                " next_attempt_at, updated_at) VALUES (?,?,?,?,?,?,?)",
+                [
+                    (
+                        post_id,
+                        account_id,
+                        state.value,
+                        secrets.token_hex(16),
+                        not_before,
+                        not_before,
+                        now,
+                    )
+                    for account_id in dict.fromkeys(account_ids)
+                ],
+            )
+        return post_id
+
+    def post(self, post_id: int) -> Post:
+        rows = self._read("SELECT * FROM posts WHERE id = ?", (post_id,))
+        if not rows:
+            raise StoreError(f"No post with id {post_id}.")
+        row = rows[0]
+        images = tuple(
+            Image(path=r["path"], alt=r["alt"], sha256=r["sha256"], mime=r["mime"])
+            for r in self._read(
+                "SELECT pm.alt, pm.sha256, m.path, m.mime FROM post_media pm"
+                " JOIN media m ON m.sha256 = pm.sha256 WHERE pm.post_id = ? ORDER BY pm.position",
+                (post_id,),
+            )
+        )
+        return Post(
+            body=row["body"],
+            title=row["title"],
+            link=row["link"],
+            images=images,
+            tags=tuple(json.loads(row["tags"])),
+            overrides=json.loads(row["overrides"]),
+            content_warning=row["content_warning"],
+            scheduled_at=row["scheduled_at"],
+        )
+
+    def post_ids(self, limit: int = 100, offset: int = 0) -> list[int]:
+        rows = self._read("SELECT id FROM posts ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
+        return [int(r["id"]) for r in rows]
+
+    # --- deliveries -----------------------------------------------------------------------------
+    def deliveries(
+        self, *, post_id: int | None = None, states: Iterable[State] | None = None
+    ) -> list[Delivery]:
+        sql = "SELECT * FROM deliveries WHERE 1=1"
+        params: list[Any] = []
+        if post_id is not None:
+            sql += " AND post_id = ?"
+            params.append(post_id)
+        if states is not None:
+            wanted = [s.value for s in states]
+            sql += f" AND state IN ({','.join('?' * len(wanted))})"
+            params.extend(wanted)
+        return [_delivery(r) for r in self._read(sql + " ORDER BY id", params)]
+
+    def delivery(self, delivery_id: int) -> Delivery:
+        rows = self._read("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
+        if not rows:
+            raise StoreError(f"No delivery with id {delivery_id}.")
+        return _delivery(rows[0])
+
+    def attempts(self, delivery_id: int) -> list[Attempt]:
+        return [
+            Attempt(r["delivery_id"], r["started_at"], r["finished_at"], r["outcome"], r["detail"])
+            for r in self._read(
+                "SELECT * FROM attempts WHERE delivery_id = ? ORDER BY id", (delivery_id,)
+            )
+        ]
+
+    def heads(self) -> list[tuple[Delivery, str]]:
+        """The first unfinished delivery of every active account, with its lease owner.
+
+        Strict order within an account: a later post never overtakes an earlier one that is still
+        waiting, so only these heads may be sent.
+        """
+        rows = self._read(
+            f"SELECT d.* FROM deliveries d JOIN accounts a ON a.id = d.account_id"
+            f" WHERE a.paused_reason = '' AND d.state IN ({_BLOCKING_SQL})"
+            f" ORDER BY d.account_id, d.not_before, d.id",
+            _BLOCKING,
+        )
+        heads: dict[str, tuple[Delivery, str]] = {}
+        for row in rows:
+            if row["account_id"] not in heads:
+                heads[row["account_id"]] = (_delivery(row), row["lease_owner"] or "")
+        return list(heads.values())
+
+    def lease(self, delivery_id: int, owner: str, seconds: float) -> Delivery | None:
+        """Take the delivery for ``owner`` unless a live process holds it; None if taken."""
+        now = self._clock.now()
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT lease_owner, lease_expires_at, state FROM deliveries WHERE id = ?",
+                (delivery_id,),
+            ).fetchone()
+            if row is None or row[2] not in _BLOCKING:
+                return None
+            holder, expires = row[0], row[1] or 0.0
+            if holder and holder != owner and expires > now and not _owner_is_dead(holder):
+                return None
+            conn.execute(
+                "UPDATE deliveries SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
+                (owner, now + seconds, delivery_id),
+            )
+        return self.delivery(delivery_id)
+
+    def begin_attempt(self, delivery_id: int, owner: str) -> Delivery:
+        """Record, durably, that a request is about to leave: a crash from here on is reconciled."""
+        now = self._clock.now()
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state = ?, attempts = attempts + 1,"
+                " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?,"
+                " updated_at = ? WHERE id = ? AND lease_owner = ?",
+                (State.SENDING.value, now, now, now, delivery_id, owner),
+            )
+            conn.execute(
+                "INSERT INTO attempts (delivery_id, started_at) VALUES (?, ?)", (delivery_id, now)
+            )
+        return self.delivery(delivery_id)
+
+    def finish(
+        self,
+        delivery_id: int,
+        state: State,
+        *,
+        detail: str = "",
+        next_attempt_at: float | None = None,
+        remote_id: str = "",
+        remote_url: str = "",
+    ) -> None:
+        """Move a leased delivery to its next state, release the lease and close the attempt."""
+        now = self._clock.now()
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state = ?, last_error = ?, updated_at = ?,"
+                " next_attempt_at = coalesce(?, next_attempt_at),"
+                " remote_id = CASE WHEN ? = '' THEN remote_id ELSE ? END,"
+                " remote_url = CASE WHEN ? = '' THEN remote_url ELSE ? END,"
+                " lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+                (
+                    state.value,
+                    detail,
+                    now,
+                    next_attempt_at,
+                    remote_id,
+                    remote_id,
+                    remote_url,
+                    remote_url,
+                    delivery_id,
+                ),
+            )
+            conn.execute(
+                "UPDATE attempts SET finished_at = ?, outcome = ?, detail = ?"
+                " WHERE id = (SELECT max(id) FROM attempts WHERE delivery_id = ?)"
+                " AND finished_at IS NULL",
+                (now, state.value, detail, delivery_id),
+            )
+
+    def save_checkpoint(self, delivery_id: int, checkpoint: dict[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE deliveries SET checkpoint = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(checkpoint), self._clock.now(), delivery_id),
+            )
+
+    def set_state(
+        self,
+        delivery_ids: Sequence[int],
+        state: State,
+        *,
+        only_from: Iterable[State] | None = None,
+        detail: str | None = None,
+        next_attempt_at: float | None = None,
+    ) -> int:
+        """Move deliveries to ``state`` (optionally only those currently in ``only_from``)."""
+        if not delivery_ids:
+            return 0
+        now = self._clock.now()
+        sql = (
+            "UPDATE deliveries SET state = ?, updated_at = ?,"
+            " last_error = coalesce(?, last_error), next_attempt_at = coalesce(?, next_attempt_at)"
+            f" WHERE id IN ({','.join('?' * len(delivery_ids))})"
+        )
+        params: list[Any] = [state.value, now, detail, next_attempt_at, *delivery_ids]
+        if only_from is not None:
+            sources = [s.value for s in only_from]
+            sql += f" AND state IN ({','.join('?' * len(sources))})"
+            params.extend(sources)
+        with self._write() as conn:
+            return conn.execute(sql, params).rowcount
+
+    def retry_now(self, delivery_id: int) -> bool:
+        """User action: try this delivery again at once (waiting, down, failed or scheduled)."""
+        now = self._clock.now()
+        movable = (State.WAITING, State.DOWN, State.FAILED, State.SCHEDULED, State.QUEUED)
+        return bool(
+            self.set_state([delivery_id], State.QUEUED, only_from=movable, next_attempt_at=now)
+        )
+
+    def cancel(self, delivery_id: int) -> bool:
+        """User action: never send this delivery. A delivery being sent right now can't be."""
+        cancellable = [s for s in BLOCKING_STATES if s is not State.SENDING]
+        cancellable += [State.NEEDS_RECONNECT, State.FAILED, State.UNCONFIRMED]
+        return bool(self.set_state([delivery_id], State.CANCELLED, only_from=cancellable))
+
+    def resolve_unconfirmed(self, delivery_id: int, *, went_out: bool) -> bool:
+        """User decision on an unconfirmed delivery: it went out, or send it again."""
+        if went_out:
+            return bool(
+                self.set_state([delivery_id], State.SENT, only_from=[State.UNCONFIRMED], detail="")
+            )
+        return bool(
+            self.set_state(
+                [delivery_id],
+                State.QUEUED,
+                only_from=[State.UNCONFIRMED],
+                next_attempt_at=self._clock.now(),
+                detail="",
+            )
+        )
+
+    def next_due(self) -> float | None:
+        """When the earliest waiting delivery of an active account becomes due."""
+        row = self._read(
+            f"SELECT min(d.next_attempt_at) FROM deliveries d JOIN accounts a"
+            f" ON a.id = d.account_id WHERE a.paused_reason = '' AND d.state IN ({_BLOCKING_SQL})"
+            f" AND d.state != ?",
+            (*_BLOCKING, State.DOWN.value),
+        )[0]
+        return float(row[0]) if row[0] is not None else None
+
+    def counts(self) -> dict[State, int]:
+        rows = self._read("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
+        return {State(r["state"]): int(r["n"]) for r in rows}
+
+    # --- platform health ------------------------------------------------------------------------
+    def endpoint(self, key: str) -> EndpointHealth:
+        rows = self._read("SELECT * FROM endpoints WHERE key = ?", (key,))
+        return _endpoint(rows[0]) if rows else EndpointHealth(key=key)
+
+    def endpoints(self) -> list[EndpointHealth]:
+        return [_endpoint(r) for r in self._read("SELECT * FROM endpoints ORDER BY key")]
+
+    def save_endpoint(self, health: EndpointHealth) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO endpoints (key, down_since, failures, probes, next_probe_at,"
+                " last_error, updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET"
+                " down_since = excluded.down_since, failures = excluded.failures,"
+                " probes = excluded.probes, next_probe_at = excluded.next_probe_at,"
+                " last_error = excluded.last_error, updated_at = excluded.updated_at",
+                (
+                    health.key,
+                    health.down_since,
+                    health.failures,
+                    health.probes,
+                    health.next_probe_at,
+                    health.last_error,
+                    self._clock.now(),
+                ),
+            )
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _check_existing(path: Path) -> None:
+    """Validate an existing file without writing to it (read-only URI, no WAL switch)."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreError(f"Cannot read the outbox at {path}: {exc.strerror or exc}") from exc
+    if header and header != _SQLITE_MAGIC:
+        raise _corrupt_error(path, "it is not an SQLite database")
+    if not header:
+        return  # an empty file is a new database
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise _store_error(path, exc) from exc
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise _newer_error(path, version)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if version:
+            conn.execute("SELECT count(*) FROM deliveries").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return
+        raise _corrupt_error(path, str(exc)) from exc
+    finally:
+        conn.close()
+
+
+def _corrupt_error(path: Path, why: str) -> StoreError:
+    return StoreError(
+        f"The outbox database {path} is damaged ({why}). It has been left untouched. "
+        f"Move it somewhere safe (or restore a backup) and start Staffetta again to begin "
+        f"with an empty outbox."
+    )
+
+
+def _newer_error(path: Path, version: int) -> StoreError:
+    return StoreError(
+        f"The outbox database {path} was written by a newer version of Staffetta (schema "
+        f"{version}; this version understands up to {SCHEMA_VERSION}). It has been left "
+        f"untouched: please update Staffetta."
+    )
+
+
+def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return StoreError(
+            f"The outbox database {path} is read-only. Nothing was changed; make the folder "
+            f"writable (or set STAFFETTA_HOME to a writable folder) and try again."
+        )
+    if "disk is full" in text or "disk I/O" in text:
+        return StoreError(
+            f"Could not write to the outbox database {path} ({text}). Nothing was lost; free "
+            f"some disk space and try again."
+        )
+    if "not a database" in text or "malformed" in text:
+        return _corrupt_error(path, text)
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"The outbox database {path} is busy in another Staffetta process; try again."
+        )
+    return StoreError(f"The outbox database {path} could not be used: {text}")
+
+
+def _account(row: sqlite3.Row) -> Account:
+    return Account(
+        id=row["id"],
+        channel=row["channel"],
+        name=row["name"],
+        settings=json.loads(row["settings"]),
+        paused_reason=row["paused_reason"],
+    )
+
+
+def _delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        post_id=row["post_id"],
+        account_id=row["account_id"],
+        state=State(row["state"]),
+        idempotency_key=row["idempotency_key"],
+        not_before=row["not_before"],
+        next_attempt_at=row["next_attempt_at"],
+        attempts=row["attempts"],
+        first_attempt_at=row["first_attempt_at"],
+        last_attempt_at=row["last_attempt_at"],
+        remote_id=row["remote_id"],
+        remote_url=row["remote_url"],
+        last_error=row["last_error"],
+        checkpoint=json.loads(row["checkpoint"]),
+        updated_at=row["updated_at"],
+    )
+
+
+def _endpoint(row: sqlite3.Row) -> EndpointHealth:
+    return EndpointHealth(
+        key=row["key"],
+        down_since=row["down_since"],
+        failures=row["failures"],
+        probes=row["probes"],
+        next_probe_at=row["next_probe_at"],
+        last_error=row["last_error"],
+    )
