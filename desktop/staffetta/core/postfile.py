@@ -1,0 +1,400 @@
+"""Posts as Markdown files: reading one with front matter, rendering Markdown, making slugs.
+
+``staffetta publish FILE.md`` and ``staffetta preview FILE.md`` read a post with
+:func:`read_post_file`. The file is Markdown with optional YAML front matter::
+
+    ---
+    title: Una giornata al mare
+    tags: [travel, sea]            # or "travel, sea"
+    link: https://example.com/trip
+    cw: sunburn                    # alias of content_warning
+    schedule: 2024-07-01T09:30:00+02:00   # naive = local time
+    images:
+      - path: photos/beach.jpg     # relative to this file's folder
+        alt: Waves on a sandy beach
+      - photos/boat.jpg            # a plain string: a path without alt text
+    overrides:
+      mastodon-1: A shorter text for that account
+    ---
+    The body, in Markdown.
+
+Every problem becomes an :class:`InputError` naming the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+
+from staffetta.core.errors import InputError
+from staffetta.core.model import Image, Post
+
+KNOWN_KEYS = frozenset(
+    {"title", "tags", "link", "content_warning", "cw", "schedule", "images", "overrides"}
+)
+
+_FRONT_MATTER = re.compile(r"\A(?P<open>---[ \t]*\r?\n)(?P<yaml>.*?)^---[ \t]*$\r?\n?", re.S | re.M)
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML whose impossible dates (2024-13-45) stay text, so the key's check reports them."""
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.Node) -> object:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
+    except ValueError:
+        return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
+# --- reading a post file ------------------------------------------------------------------------
+
+
+def read_post_file(path: Path) -> Post:
+    """Read a Markdown post with YAML front matter; raise :class:`InputError` on any problem."""
+    path = Path(path).expanduser()
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise InputError(
+            f"{name} is a folder, not a post file. Give the path of a .md file."
+        ) from None
+    except FileNotFoundError:
+        raise InputError(f"{name} does not exist. Check the path of the post file.") from None
+    except OSError as exc:
+        raise InputError(f"Cannot read {name}: {exc.strerror or exc}.") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name} is not UTF-8 text (byte {exc.start} cannot be decoded). "
+            "Save it as UTF-8 and try again."
+        ) from None
+
+    meta, body = _split_front_matter(text, name)
+    return _post_from_meta(meta, body, name, path.resolve().parent)
+
+
+def _split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
+    if text.startswith("+++"):
+        raise InputError(
+            f"{name}: TOML front matter (+++) is not supported. "
+            "Put the settings in YAML between two lines of three dashes (---)."
+        )
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        if re.match(r"\A---[ \t]*\r?\n", text):
+            raise InputError(
+                f"{name}: the front matter starting on line 1 is never closed. "
+                "Add a line with three dashes (---) after the last setting."
+            )
+        return {}, text.strip()
+    try:
+        data = yaml.load(match["yaml"], Loader=_Loader)  # noqa: S506 (a SafeLoader)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            # +2: the mark is 0-based and the front matter starts after the opening "---" line.
+            where = f" on line {mark.line + 2}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or "it cannot be parsed"
+        raise InputError(
+            f"{name}: the front matter is not valid YAML{where}: {problem}. "
+            "Each setting is one 'key: value' line; quote values that contain ': ' or start "
+            "with a special character."
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(
+            f"{name}: the front matter must be a list of 'key: value' settings, "
+            f"not a {_kind(data)}."
+        )
+    return data, text[match.end() :].strip()
+
+
+def _post_from_meta(meta: dict[str, Any], body: str, name: str, folder: Path) -> Post:
+    meta = {str(k): v for k, v in meta.items()}
+    if "content_warning" in meta and "cw" in meta:
+        raise InputError(f"{name}: give either 'content_warning' or 'cw', not both.")
+    post = Post(
+        body=body,
+        title=_text(meta, "title", name),
+        tags=_tags(meta.get("tags"), name),
+        link=_link(meta.get("link"), name),
+        content_warning=_text(meta, "content_warning" if "content_warning" in meta else "cw", name),
+        scheduled_at=_schedule(meta.get("schedule"), name),
+        images=_images(meta.get("images"), name, folder),
+        overrides=_overrides(meta.get("overrides"), name),
+    )
+    if not post.body and not post.title and not post.images:
+        raise InputError(
+            f"{name}: there is nothing to publish: the post has no text, title or image."
+        )
+    return post
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false value"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, datetime | date):
+        return "date"
+    return type(value).__name__
+
+
+def _text(meta: dict[str, Any], key: str, name: str) -> str:
+    value = meta.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise InputError(f"{name}: '{key}' should be a piece of text, not a {_kind(value)}.")
+
+
+def _tags(value: object, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items: list[object] = list(value.split(","))
+    elif isinstance(value, list):
+        items = list(value)
+    else:
+        raise InputError(
+            f"{name}: 'tags' should be a list (tags: [one, two]) or comma-separated text "
+            f"(tags: one, two), not a {_kind(value)}."
+        )
+    tags: list[str] = []
+    for index, item in enumerate(items, start=1):
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise InputError(f"{name}: 'tags' item {index} should be a word, not a {_kind(item)}.")
+        tag = str(item).strip().lstrip("#").strip()
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
+
+
+def _link(value: object, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"{name}: 'link' should be a web address, not a {_kind(value)}.")
+    link = value.strip()
+    if not link:
+        return ""
+    if re.match(r"^[a-z][a-z0-9+.-]*://", link, re.I):
+        if not re.match(r"^https?://[^\s/]+", link, re.I):
+            raise InputError(
+                f"{name}: 'link' should be a web address starting with https:// or http://, "
+                f"not {link!r}."
+            )
+        return link
+    if re.match(r"^[^\s/]+\.[^\s/]+(/\S*)?$", link):
+        return f"https://{link}"
+    raise InputError(
+        f"{name}: 'link' should be a web address such as https://example.com/page, not {link!r}."
+    )
+
+
+def _schedule(value: object, name: str) -> float | None:
+    if value is None or value == "":
+        return None
+    expected = (
+        "a date and time such as 2024-07-01T09:30:00+02:00 (with the UTC offset) or "
+        "2024-07-01 09:30 (local time)"
+    )
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, date):
+        raise InputError(f"{name}: 'schedule' has a date but no time; write {expected}.")
+    elif isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InputError(f"{name}: 'schedule' is {value!r}; expected {expected}.") from None
+    else:
+        raise InputError(f"{name}: 'schedule' should be {expected}, not a {_kind(value)}.")
+    try:
+        # A naive datetime is local time: ``timestamp`` interprets it that way.
+        return when.timestamp()
+    except (OverflowError, OSError, ValueError):
+        raise InputError(
+            f"{name}: 'schedule' {value!s} is out of range; expected {expected}."
+        ) from None
+
+
+def _images(value: object, name: str, folder: Path) -> tuple[Image, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InputError(
+            f"{name}: 'images' should be a list of images, each '- path: photo.jpg' with an "
+            f"'alt:' line, not a {_kind(value)}."
+        )
+    images: list[Image] = []
+    for index, item in enumerate(value, start=1):
+        where = f"{name}: 'images' item {index}"
+        alt = ""
+        rel: object
+        if isinstance(item, str):
+            rel = item
+        elif isinstance(item, Mapping):
+            rel = item.get("path")
+            if not isinstance(rel, str) or not rel.strip():
+                raise InputError(f"{where} needs a 'path:' with the image file's path.")
+            alt_value = item.get("alt")
+            if alt_value is not None and not isinstance(alt_value, str | int | float):
+                raise InputError(f"{where}: 'alt' should be text, not a {_kind(alt_value)}.")
+            alt = "" if alt_value is None else str(alt_value).strip()
+        else:
+            raise InputError(
+                f"{where} should be a path or 'path:'/'alt:' settings, not a {_kind(item)}."
+            )
+        image_path = Path(rel.strip()).expanduser()
+        if not image_path.is_absolute():
+            image_path = folder / image_path
+        try:
+            is_file = image_path.is_file()
+        except OSError:
+            is_file = False
+        if not is_file:
+            raise InputError(
+                f"{where}: the image {rel.strip()!r} was not found (looked for {image_path}). "
+                f"Image paths are relative to the post file's folder, {folder}."
+            )
+        images.append(Image(path=str(image_path.resolve()), alt=alt))
+    return tuple(images)
+
+
+def _overrides(value: object, name: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError(
+            f"{name}: 'overrides' should map account ids to text (account-id: text), "
+            f"not a {_kind(value)}."
+        )
+    result: dict[str, str] = {}
+    for key, text in value.items():
+        if not isinstance(text, str):
+            raise InputError(
+                f"{name}: 'overrides' for account {key!s} should be text, not a {_kind(text)}."
+            )
+        result[str(key)] = text.strip()
+    return result
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    # CommonMark with raw HTML off (user text never injects markup; markdown-it also refuses
+    # javascript:/data: links) and bare URLs turned into links.
+    return MarkdownIt("commonmark", {"html": False, "linkify": True}).enable("linkify")
+
+
+def render_html(markdown: str) -> str:
+    """The body as a reader sees it: safe HTML for previews, email and blog channels."""
+    html: str = _markdown().render(markdown)
+    return html
+
+
+# --- slugs --------------------------------------------------------------------------------------
+
+# Latin letters that NFKD does not decompose into a base letter plus accents.
+_LATIN_SPECIAL = {
+    "ß": "ss",
+    "æ": "ae",
+    "œ": "oe",
+    "ø": "o",
+    "đ": "d",
+    "ð": "d",
+    "ł": "l",
+    "þ": "th",
+    "ħ": "h",
+    "ı": "i",
+}
+_SLUG_MAX_BYTES = 180  # filenames are limited to 255 bytes; leave room for dates and suffixes
+
+
+def slugify(title_or_text: str, max_len: int = 60) -> str:
+    """A URL- and filename-safe slug: ``"Caffè e 日本語!"`` → ``"caffe-e-日本語"``.
+
+    Latin letters lose their accents; letters of other scripts are kept as they are (with their
+    combining marks, which are part of the letter there). Lowercase, words joined by hyphens, at
+    most ``max_len`` characters and 180 UTF-8 bytes, cut at a word boundary when possible.
+    Never empty: a text with no letters or digits gives ``"post"``.
+    """
+    return _slug_words(title_or_text, max_len) or "post"
+
+
+def _slug_words(text: str, max_len: int) -> str:
+    out: list[str] = []
+    last_base_latin = False
+    for ch in unicodedata.normalize("NFKC", text).lower():
+        category = unicodedata.category(ch)
+        if category.startswith("M"):
+            if not last_base_latin and out and out[-1] != "-":
+                out.append(ch)
+            continue
+        if category.startswith("L"):
+            if unicodedata.name(ch, "").startswith("LATIN"):
+                last_base_latin = True
+                plain = _LATIN_SPECIAL.get(ch) or "".join(
+                    c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
+                )
+                out.append(plain)
+            else:
+                last_base_latin = False
+                out.append(ch)
+        elif category == "Nd":
+            last_base_latin = False
+            out.append(ch)
+        else:
+            last_base_latin = False
+            if out and out[-1] != "-":
+                out.append("-")
+    slug = "".join(out).strip("-")
+    return _truncate(slug, max(1, max_len))
+
+
+def _truncate(slug: str, max_len: int) -> str:
+    def fits(s: str) -> bool:
+        return len(s) <= max_len and len(s.encode("utf-8")) <= _SLUG_MAX_BYTES
+
+    if fits(slug):
+        return slug
+    cut = slug[:max_len]
+    while not fits(cut):
+        cut = cut[:-1]
+    # Never separate a letter from the combining marks that follow it.
+    while cut and unicodedata.category(slug[len(cut)]).startswith("M"):
+        cut = cut[:-1]
+    if slug[len(cut)] != "-" and "-" in cut:
+        # Cut at the last word boundary unless that throws most of the text away.
+        at_word = cut.rsplit("-", 1)[0]
+        if len(at_word) >= len(cut) // 2:
+            cut = at_word
+    return cut.strip("-")
