@@ -579,7 +579,8 @@ def _check_existing(path: Path) -> None:
     if not header:
         return  # an empty file is a new database
     try:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        # immutable: no locks, no -wal/-shm files created beside a file we may not touch.
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error as exc:
         raise _store_error(path, exc) from exc
     try:
