@@ -1,0 +1,18 @@
+"""The platform types the sandbox can serve: a new sandbox platform adds its class here."""
+
+from __future__ import annotations
+
+from staffetta.sandbox.mastodon import MastodonPlatform
+from staffetta.sandbox.platform import Platform
+
+PLATFORM_TYPES: tuple[type[Platform], ...] = (MastodonPlatform,)
+
+
+def platform_type(instance: str) -> type[Platform]:
+    """The class serving ``instance``: ``<type>`` or ``<type><digits>`` (``mastodon3``)."""
+    for cls in PLATFORM_TYPES:
+        suffix = instance[len(cls.type_name) :]
+        if instance.startswith(cls.type_name) and (not suffix or suffix.isdigit()):
+            return cls
+    known = ", ".join(cls.type_name for cls in PLATFORM_TYPES)
+    raise ValueError(f"unknown sandbox platform {instance!r}; known types: {known}")
