@@ -1,9 +1,35 @@
-"""Text engine: PLACEHOLDER — being written (see helper task)."""
+"""Text engine: the counting rules each channel composes into its own limit check.
+
+Everything here is pure and never raises on any ``str``: lone surrogates, control characters, NUL,
+every Unicode plane and very long texts all produce an answer. Offsets in :class:`Span` are Python
+``str`` indices (code points); :func:`to_utf8_range` and :func:`to_utf16_range` convert them for
+platforms that count bytes (Bluesky facets) or UTF-16 code units (Telegram entities).
+
+Building blocks:
+
+- grapheme clusters come from the ``regex`` module's ``\\X`` (Unicode extended grapheme clusters,
+  the same unit Mastodon's Ruby ``each_grapheme_cluster`` and Bluesky's ``maxGraphemes`` use);
+- links come from ``linkify-it-py`` configured with the full IANA TLD list, http(s) schemes only,
+  no e-mail detection (so ``a@b.com`` and ``@user@domain`` never become links);
+- mentions and hashtags are small ``regex`` patterns modelled on Mastodon's, documented on
+  :func:`find_mentions` and :func:`find_hashtags`.
+
+The results callers ask for on every keystroke (:func:`entities`, :func:`mastodon_length`,
+:func:`weighted_length`) are memoised with small LRU caches.
+"""
 
 from __future__ import annotations
 
+import bisect
 import enum
+import functools
+import sys
+import unicodedata
 from dataclasses import dataclass
+
+import regex
+from linkify_it import LinkifyIt
+from linkify_it.tlds import TLDS
 
 
 class SpanKind(enum.StrEnum):
@@ -20,3 +46,374 @@ class Span:
     end: int
     kind: SpanKind
     value: str  # the URL (with scheme added if it had none), the mention, or the tag without '#'
+
+
+__all__ = [
+    "Span",
+    "SpanKind",
+    "entities",
+    "find_hashtags",
+    "find_links",
+    "find_mentions",
+    "grapheme_count",
+    "graphemes",
+    "mastodon_length",
+    "to_utf8_range",
+    "to_utf16_range",
+    "utf8_length",
+    "utf16_length",
+    "weighted_length",
+]
+
+_CACHE_SIZE = 64
+
+# --------------------------------------------------------------------------------------------
+# Lengths
+
+
+_GRAPHEME = regex.compile(r"\X")
+
+
+def graphemes(text: str) -> list[str]:
+    """The user-perceived characters of ``text`` (Unicode extended grapheme clusters)."""
+    return list(_GRAPHEME.findall(text))
+
+
+def grapheme_count(text: str) -> int:
+    """How many user-perceived characters ``text`` has (👨‍👩‍👧‍👦 is one, so is ``e`` + U+0301)."""
+    if text.isascii():
+        # In ASCII only CR LF forms a multi-code-point cluster.
+        return len(text) - text.count("\r\n")
+    return len(_GRAPHEME.findall(text))
+
+
+def utf8_length(text: str) -> int:
+    """Bytes of ``text`` in UTF-8. A lone surrogate counts 3 bytes, like the U+FFFD it becomes."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def utf16_length(text: str) -> int:
+    """UTF-16 code units of ``text``: 2 for each astral-plane character, 1 for everything else."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _clamp_range(text: str, start: int, end: int) -> tuple[int, int]:
+    n = len(text)
+    start = min(max(start, 0), n)
+    end = min(max(end, start), n)
+    return start, end
+
+
+def to_utf8_range(text: str, start: int, end: int) -> tuple[int, int]:
+    """Convert the code-point range [start, end) of ``text`` to UTF-8 byte offsets.
+
+    Out-of-range offsets are clamped to the text (and ``end`` to at least ``start``) rather than
+    raising, so a stale span from an earlier keystroke cannot crash a preview.
+    """
+    start, end = _clamp_range(text, start, end)
+    byte_start = utf8_length(text[:start])
+    return byte_start, byte_start + utf8_length(text[start:end])
+
+
+def to_utf16_range(text: str, start: int, end: int) -> tuple[int, int]:
+    """Convert the code-point range [start, end) of ``text`` to UTF-16 code-unit offsets.
+
+    Clamps out-of-range offsets like :func:`to_utf8_range`.
+    """
+    start, end = _clamp_range(text, start, end)
+    unit_start = utf16_length(text[:start])
+    return unit_start, unit_start + utf16_length(text[start:end])
+
+
+# --------------------------------------------------------------------------------------------
+# Links
+
+
+def _make_linkifier() -> LinkifyIt:
+    linkifier = LinkifyIt(options={"fuzzy_link": True, "fuzzy_email": False, "fuzzy_ip": False})
+    # Every IANA TLD, not just linkify's short default list, so ``example.social`` is a link.
+    linkifier.tlds(list(TLDS), False)
+    # Only web links count anywhere we post: no ftp:, mailto: or protocol-relative //host.
+    linkifier.add("ftp:", None).add("mailto:", None).add("//", None)
+    return linkifier
+
+
+_LINKIFIER = _make_linkifier()
+
+# Punctuation that ends a sentence rather than a URL when it is the URL's last character. linkify
+# already drops ASCII sentence punctuation; this adds the rest of Unicode (Arabic ؟ and ،,
+# ideographic 。and 、, closing quotes …) while keeping characters that legitimately end URLs.
+_TRAILING_PUNCT = regex.compile(r"(?:(?![/#%&*@\\])[\p{Po}\p{Pi}\p{Pf}])+\Z")
+_HAS_SCHEME = regex.compile(r"[a-z][a-z0-9+.-]*://", regex.IGNORECASE)
+_HTTP_SCHEME = regex.compile(r"https?://", regex.IGNORECASE)
+
+
+# Whitespace-separated runs that could hold a link (a link never contains whitespace, and every
+# whitespace character is a link boundary for linkify): only these are handed to linkify, which
+# keeps long prose cheap. The lookbehind anchors each run at its start, so the scan is linear.
+_LINK_CANDIDATE = regex.compile(r"(?<!\S)\S*?[.:]\S*")
+
+
+def _linkify(text: str) -> list[tuple[int, int]]:
+    """(start, end) of linkify's matches, found in the candidate runs only."""
+    runs = [match.span() for match in _LINK_CANDIDATE.finditer(text)]
+    if not runs:
+        return []
+    # Join the runs with single spaces; ``offsets[i]`` maps run i back to the original text.
+    pieces: list[str] = []
+    starts: list[int] = []
+    offsets: list[int] = []
+    joined_length = 0
+    for start, end in runs:
+        starts.append(joined_length)
+        offsets.append(start - joined_length)
+        pieces.append(text[start:end])
+        joined_length += end - start + 1
+    joined = " ".join(pieces)
+    try:
+        matches = _LINKIFIER.match(joined) or []
+    except Exception:  # pragma: no cover - third-party code must never break a preview
+        return []
+    found = []
+    for match in matches:
+        index, last_index = int(match.index), int(match.last_index)
+        shift = offsets[bisect.bisect_right(starts, index) - 1]
+        found.append((index + shift, last_index + shift))
+    return found
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _all_links(text: str) -> tuple[tuple[Span, bool], ...]:
+    """Every link in ``text`` with a flag telling whether it was written with http(s)://."""
+    found: list[tuple[Span, bool]] = []
+    for start, end in _linkify(text):
+        raw = text[start:end]
+        trimmed = _TRAILING_PUNCT.sub("", raw)
+        if trimmed != raw:
+            end = start + len(trimmed)
+            raw = trimmed
+        scheme = _HTTP_SCHEME.match(raw)
+        if len(raw) <= (scheme.end() if scheme else 0):
+            continue  # nothing left (after the scheme)
+        with_scheme = scheme is not None
+        value = raw if _HAS_SCHEME.match(raw) else "https://" + raw
+        found.append((Span(start, end, SpanKind.LINK, value), with_scheme))
+    return tuple(found)
+
+
+def find_links(text: str, *, require_scheme: bool = False) -> tuple[Span, ...]:
+    """Web links in ``text``, in order, as written.
+
+    ``value`` is the URL with ``https://`` added when the user left the scheme out (as Bluesky's
+    own composer does). Internationalised domains (``bücher.de``, ``例え.jp``) are recognised;
+    a link without a scheme must end in a real TLD. Trailing sentence punctuation and unbalanced
+    closing brackets are not part of the link, balanced ones are (``…/Foo_(bar)``).
+
+    With ``require_scheme=True`` only links written with ``http://`` or ``https://`` count: the
+    ones Mastodon shortens to 23 characters.
+    """
+    links = _all_links(text)
+    if require_scheme:
+        return tuple(span for span, with_scheme in links if with_scheme)
+    return tuple(span for span, _ in links)
+
+
+# --------------------------------------------------------------------------------------------
+# Mentions and hashtags
+
+# ``@user`` or ``@user@domain`` (Mastodon's Account::MENTION_RE, which also fits Bluesky handles
+# like ``@alice.bsky.social``): the user part is ASCII letters, digits and ``_`` with ``.`` or
+# ``-`` only between them; the optional domain is word characters joined by ``.`` or ``-``.
+# Not a mention when preceded by a word character, ``=`` or ``/`` (e-mail addresses, URL paths
+# and query strings), nor when followed by another ``@``, a word character or ``://``.
+_MENTION = regex.compile(
+    r"(?<![=/\w])@"
+    r"(?P<user>[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)"
+    r"(?:@(?P<domain>\w+(?:[.-]+\w+)*))?"
+    r"(?![@\w]|://)",
+    regex.IGNORECASE,
+)
+
+# ``#tag``: letters, combining marks, decimal digits and connector punctuation (``_``), with the
+# separators Mastodon accepts inside a tag (middle dot U+00B7, katakana middle dot U+30FB, zero
+# width non-joiner U+200C for Persian and Indic scripts) allowed only between them. The tag must
+# contain at least one alphabetic character (``#2024`` is not a tag) and the ``#`` must not follow
+# a word character, ``=``, ``/`` or ``)`` (``C#``, URL fragments, ``&#39;``).
+_TAG_CHAR = r"[\p{L}\p{M}\p{Nd}\p{Pc}]"
+_HASHTAG = regex.compile(
+    r"(?<![=/)&\w])[#\uff03]"
+    rf"(?P<tag>{_TAG_CHAR}(?:[\p{{L}}\p{{M}}\p{{Nd}}\p{{Pc}}\u00b7\u30fb\u200c]*{_TAG_CHAR})?)"
+)
+_ALPHABETIC = regex.compile(r"\p{Alphabetic}")
+
+
+def _overlaps(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
+    """Whether [start, end) overlaps any interval of ``taken`` (sorted, non-overlapping)."""
+    i = bisect.bisect_right(taken, (start, sys.maxsize))  # first interval starting after start
+    if i > 0 and taken[i - 1][1] > start:
+        return True
+    return i < len(taken) and taken[i][0] < end
+
+
+def _link_intervals(text: str) -> list[tuple[int, int]]:
+    return [(span.start, span.end) for span, _ in _all_links(text)]
+
+
+def find_mentions(text: str) -> tuple[Span, ...]:
+    """``@user`` and ``@user@domain`` mentions, in order; ``value`` is ``user`` or ``user@domain``.
+
+    E-mail addresses (``a@b.com``) and anything inside a link are not mentions.
+    """
+    return _mentions(text)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _mentions(text: str) -> tuple[Span, ...]:
+    if "@" not in text:
+        return ()
+    links = _link_intervals(text)
+    found: list[Span] = []
+    for match in _MENTION.finditer(text):
+        start, end = match.span()
+        if links and _overlaps(start, end, links):
+            continue
+        value = match.group("user")
+        if match.group("domain"):
+            value += "@" + match.group("domain")
+        found.append(Span(start, end, SpanKind.MENTION, value))
+    return tuple(found)
+
+
+def find_hashtags(text: str) -> tuple[Span, ...]:
+    """``#tag`` hashtags, in order; ``value`` is the tag without ``#`` (see ``_HASHTAG`` rules).
+
+    Purely numeric tags and anything inside a link are not hashtags.
+    """
+    return _hashtags(text)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _hashtags(text: str) -> tuple[Span, ...]:
+    if "#" not in text and "\uff03" not in text:
+        return ()
+    links = _link_intervals(text)
+    found: list[Span] = []
+    for match in _HASHTAG.finditer(text):
+        start, end = match.span()
+        tag = match.group("tag")
+        if not _ALPHABETIC.search(tag):
+            continue
+        if links and _overlaps(start, end, links):
+            continue
+        found.append(Span(start, end, SpanKind.HASHTAG, tag))
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def entities(text: str, *, require_scheme: bool = False) -> tuple[Span, ...]:
+    """Links, mentions and hashtags of ``text``, sorted by position, never overlapping.
+
+    Links win over anything they contain. ``require_scheme`` is passed to :func:`find_links`.
+    Cached: every preview card asks for the same text on each keystroke.
+    """
+    links = find_links(text, require_scheme=require_scheme)
+    # Mentions and hashtags already skip every link, and neither can start inside the other, so
+    # this pass only guards the invariant: sorted by start (links first on a tie), no overlaps.
+    ordered = sorted((*links, *_mentions(text), *_hashtags(text)), key=_entity_order)
+    result: list[Span] = []
+    last_end = 0
+    for span in ordered:
+        if span.start >= last_end:
+            result.append(span)
+            last_end = span.end
+    return tuple(result)
+
+
+_KIND_PRIORITY = {SpanKind.LINK: 0, SpanKind.MENTION: 1, SpanKind.HASHTAG: 2}
+
+
+def _entity_order(span: Span) -> tuple[int, int]:
+    return span.start, _KIND_PRIORITY[span.kind]
+
+
+# --------------------------------------------------------------------------------------------
+# Platform lengths
+
+_BLANK = regex.compile(r"\p{White_Space}*")
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def mastodon_length(text: str, spoiler: str = "", url_weight: int = 23) -> int:
+    """The length Mastodon's ``StatusLengthValidator`` checks against ``max_characters``.
+
+    Grapheme clusters of ``spoiler + text`` after rewriting ``text``: every link written with
+    ``http(s)://`` becomes ``url_weight`` characters (the instance's
+    ``characters_reserved_per_url``), every ``@user@domain`` becomes ``@user``. A text that is only
+    whitespace counts as empty (Ruby's ``blank?``), as on the server.
+    """
+    countable = ""
+    if not _BLANK.fullmatch(text):
+        parts: list[str] = []
+        position = 0
+        placeholder = "x" * max(url_weight, 0)
+        for span in entities(text, require_scheme=True):
+            if span.kind is SpanKind.HASHTAG:
+                continue
+            parts.append(text[position : span.start])
+            if span.kind is SpanKind.LINK:
+                parts.append(placeholder)
+            else:
+                parts.append("@" + span.value.split("@", 1)[0])
+            position = span.end
+        parts.append(text[position:])
+        countable = "".join(parts)
+    return grapheme_count(spoiler + countable)
+
+
+# Code points twitter-text v3 weighs 1 (scale 100, weight 100); everything else weighs 2.
+_HEAVY = regex.compile(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
+# A character that makes its grapheme cluster an emoji. © and ® are Extended_Pictographic but
+# text-presentation: on their own they are ordinary (weight 1) characters, with U+FE0F emoji.
+_EMOJI_CHAR = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3]")
+_TEXT_PICTOGRAPHS = frozenset("\u00a9\u00ae")
+_X_URL_WEIGHT = 23
+
+
+def _is_emoji_cluster(cluster: str) -> bool:
+    for char in _EMOJI_CHAR.findall(cluster):
+        if char not in _TEXT_PICTOGRAPHS or "\ufe0f" in cluster:
+            return True
+    return False
+
+
+def _x_weight(segment: str) -> int:
+    if segment.isascii():
+        return len(segment)
+    weight = len(segment) + len(_HEAVY.findall(segment))
+    if _EMOJI_CHAR.search(segment):
+        for cluster in _GRAPHEME.findall(segment):
+            if _is_emoji_cluster(cluster):
+                # The whole sequence weighs 2 instead of the sum of its code points.
+                weight += 2 - len(cluster) - len(_HEAVY.findall(cluster))
+    return weight
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def weighted_length(text: str) -> int:
+    """The length X checks against 280 (twitter-text v3 configuration).
+
+    The text is NFC-normalised; code points in 0–4351, 8192–8205, 8208–8223 and 8242–8247 weigh
+    1, all others 2; a grapheme cluster that is an emoji (ZWJ sequences, flags, skin tones,
+    keycaps) weighs 2 in total; every link, with or without scheme, weighs 23 (t.co).
+    """
+    normalized = unicodedata.normalize("NFC", text)
+    total = 0
+    position = 0
+    for span in find_links(normalized):
+        total += _x_weight(normalized[position : span.start]) + _X_URL_WEIGHT
+        position = span.end
+    return total + _x_weight(normalized[position:])
