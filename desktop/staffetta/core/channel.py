@@ -110,6 +110,14 @@ class Preview:
 
 
 @dataclass(frozen=True, slots=True)
+class Authorization:
+    """What a browser sign-in produced: the secret for the keyring, the rest for settings."""
+
+    secret: str = field(repr=False)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class PublishResult:
     remote_id: str
     url: str = ""
@@ -184,8 +192,11 @@ class Channel(abc.ABC):
     async def reconcile(self, ctx: DeliveryContext) -> Reconciled:
         """Decide whether an attempt with an unknown outcome went out."""
 
-    async def probe(self, http: httpx.AsyncClient, account: Account) -> None:
-        """Cheap health check; raise :class:`TransientError` while the platform is unhealthy."""
+    async def probe(self, http: httpx.AsyncClient, account: Account) -> None:  # noqa: B027
+        """Cheap health check; raise :class:`TransientError` while the platform is unhealthy.
+
+        The default (no check) suits channels with nothing to probe.
+        """
 
     async def verify(self, http: httpx.AsyncClient, account: Account, secret: str | None) -> str:
         """Test the connection and credentials; return the handle the platform reports."""
@@ -195,6 +206,18 @@ class Channel(abc.ABC):
     async def refresh_settings(self, http: httpx.AsyncClient, account: Account) -> dict[str, Any]:
         """Settings the platform dictates (e.g. an instance's limits), merged into the account."""
         return {}
+
+    # --- connecting -----------------------------------------------------------------------------
+    browser_sign_in: ClassVar[bool] = False  # True when ``authorize`` runs an OAuth flow
+
+    async def authorize(
+        self,
+        http: httpx.AsyncClient,
+        settings: dict[str, Any],
+        open_browser: Callable[[str], Any] | None = None,
+    ) -> Authorization:
+        """Sign in through the system browser (OAuth with PKCE and a loopback redirect)."""
+        raise NotImplementedError(f"{self.label} has no browser sign-in; paste a token instead.")
 
 
 ChannelLookup = Mapping[str, Channel]

@@ -225,11 +225,9 @@ class Engine:
         """Send this account's due deliveries one after another, in order."""
         endpoint = channel.endpoint(account)
         while True:
-            heads = {d.account_id: (d, owner) for d, owner in self.store.heads()}
-            head = heads.get(account.id)
-            if head is None or self.store.endpoint(endpoint).is_down:
+            delivery = self.store.head(account.id)
+            if delivery is None or self.store.endpoint(endpoint).is_down:
                 return
-            delivery, _owner = head
             if delivery.next_attempt_at > self.clock.now():
                 return
             leased = self.store.lease(delivery.id, self.owner, self.policy.lease_seconds)

@@ -53,7 +53,7 @@ class ChannelGroup(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """A connected account. ``settings`` holds non-secret values only; secrets live in the keyring."""
+    """A connected account. ``settings`` are non-secret values only; secrets live in the keyring."""
 
     id: str
     channel: str

@@ -383,6 +383,15 @@ class Store:
                 heads[row["account_id"]] = (_delivery(row), row["lease_owner"] or "")
         return list(heads.values())
 
+    def head(self, account_id: str) -> Delivery | None:
+        """The first unfinished delivery of one account (see :meth:`heads`)."""
+        rows = self._read(
+            f"SELECT * FROM deliveries WHERE account_id = ? AND state IN ({_BLOCKING_SQL})"
+            f" ORDER BY not_before, id LIMIT 1",
+            (account_id, *_BLOCKING),
+        )
+        return _delivery(rows[0]) if rows else None
+
     def lease(self, delivery_id: int, owner: str, seconds: float) -> Delivery | None:
         """Take the delivery for ``owner`` unless a live process holds it; None if taken."""
         now = self._clock.now()

@@ -1,0 +1,195 @@
+"""``staffetta sandbox`` and ``staffetta demo``: the whole flow without a single real account."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from staffetta.cli import output
+from staffetta.core.engine import DELIVERY, PLATFORM_DOWN, PLATFORM_UP, EngineEvent
+from staffetta.core.model import Image, Post, State
+from staffetta.core.paths import Paths
+from staffetta.core.retry import RetryPolicy
+from staffetta.core.secrets import MemoryKeyring, SecretStore
+from staffetta.runtime import Runtime, new_http_client
+from staffetta.sandbox import SandboxServer
+
+# Short backoff so a demo outage resolves in seconds; the real defaults cap at five minutes.
+DEMO_POLICY = RetryPolicy(base=0.5, cap=3.0, breaker_threshold=2)
+
+
+def register(sub: Any) -> None:
+    sandbox = sub.add_parser(
+        "sandbox", help="run the fake platforms on 127.0.0.1 (for tests and trying things out)"
+    )
+    sandbox.add_argument("--port", type=int, default=8900, help="control port (default 8900)")
+    sandbox.add_argument("--platforms", help="comma-separated instances, e.g. mastodon,mastodon2")
+    sandbox.set_defaults(handler=cmd_sandbox)
+
+    demo = sub.add_parser(
+        "demo", help="see the whole flow — queue, outage, recovery — with no account needed"
+    )
+    demo.add_argument(
+        "--outage",
+        type=float,
+        default=6.0,
+        help="seconds the sandbox Mastodon stays down (default 6)",
+    )
+    demo.add_argument(
+        "--home", type=Path, help="keep the demo's data here (default: a new temporary folder)"
+    )
+    demo.set_defaults(handler=cmd_demo)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    platforms = [p.strip() for p in args.platforms.split(",")] if args.platforms else None
+    with SandboxServer(platforms=platforms, port=args.port) as sandbox:
+        print(f"Sandbox control API: {sandbox.url}/_sandbox/  (Ctrl+C to stop)")
+        print(json.dumps(sandbox.describe(), indent=2))
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("\nSandbox stopped.")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    home = args.home or Path(tempfile.mkdtemp(prefix="staffetta-demo-"))
+    return asyncio.run(_demo(home.expanduser(), args.outage))
+
+
+def _say(started: float, text: str) -> None:
+    print(f"[{time.monotonic() - started:5.1f}s] {text}", flush=True)
+
+
+async def _demo(home: Path, outage: float) -> int:
+    started = time.monotonic()
+    # The demo's tokens are throwaway sandbox tokens that die with this process: an in-memory
+    # keyring keeps the demo working on machines without one, and writes nothing to disk.
+    runtime = Runtime.open(
+        Paths.under(home), secrets=SecretStore(MemoryKeyring()), policy=DEMO_POLICY
+    )
+    try:
+        with SandboxServer(platforms=["mastodon"]) as sandbox:
+            return await _demo_flow(runtime, sandbox, home, outage, started)
+    finally:
+        runtime.close()
+
+
+async def _demo_flow(
+    runtime: Runtime, sandbox: SandboxServer, home: Path, outage: float, started: float
+) -> int:
+    site = home / "site" / "content" / "posts"
+    site.mkdir(parents=True, exist_ok=True)
+    async with new_http_client() as http:
+        blog = await runtime.connect(
+            http, "static_site", "My site", {"folder": str(site), "flavour": "hugo"}, None
+        )
+        token = sandbox.issue_token("mastodon", "demo")
+        social = await runtime.connect(
+            http,
+            "mastodon",
+            "Mastodon (sandbox)",
+            {"instance_url": sandbox.platform_url("mastodon")},
+            token,
+        )
+        _say(started, f"Data folder: {home}")
+        _say(
+            started,
+            f"Connected {blog.id} (static site → {site}) and {social.id} "
+            f"({social.settings.get('handle')}, a sandbox Mastodon on 127.0.0.1)",
+        )
+
+        sandbox.set_fault("mastodon", "down")
+        _say(started, "Mastodon goes DOWN — connections refused, like Facebook on 4 October 2021.")
+        image = _sample_image(home)
+        posts = [
+            Post(
+                title="Hello from Staffetta",
+                tags=("demo",),
+                body="Written once, published to **my own site** and to Mastodon. "
+                "More at https://example.org/staffetta #POSSE",
+                images=(Image(str(image), alt="An orange square on a blue background"),),
+            ),
+            Post(title="A second note", body="Queued during the outage. It goes out on its own."),
+            Post(title="Third", body="Strict order per account: this one goes out last."),
+        ]
+        for post in posts:
+            post_id = runtime.queue(post, [blog.id, social.id])
+            _say(started, f"Queued post {post_id} for {blog.id} and {social.id}")
+
+        all_final = asyncio.Event()
+
+        def on_event(event: EngineEvent) -> None:
+            _on_event(started, event)
+            if all(d.state.is_final for d in runtime.store.deliveries()):
+                all_final.set()
+
+        engine = runtime.engine(http, on_event=on_event)
+        stop = asyncio.Event()
+        running = asyncio.create_task(engine.run_forever(stop))
+        await asyncio.sleep(outage)
+        sandbox.set_fault("mastodon", "up")
+        _say(started, "Mastodon is back UP. Staffetta notices at its next health probe.")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_final.wait(), timeout=60)
+        stop.set()
+        await running
+
+    print()
+    print(output.status_text(output.status_json(runtime, include_finished=True)))
+    print()
+    print(f"Files written to the site folder: {sorted(p.name for p in site.rglob('*.md'))}")
+    print(
+        f"Statuses on the sandbox Mastodon: {len(sandbox.posts('mastodon'))} "
+        f"(exactly one per post — no duplicates)"
+    )
+    print(
+        f"Try: STAFFETTA_HOME={home / 'nothing-here'} staffetta status   "
+        f"(the demo's own data is in {home})"
+    )
+    left = [d for d in runtime.store.deliveries() if d.state is not State.SENT]
+    return 0 if not left else 1
+
+
+def _on_event(started: float, event: EngineEvent) -> None:
+    if event.kind == PLATFORM_DOWN:
+        _say(
+            started,
+            f"✖ {event.endpoint} marked down after repeated failures; "
+            f"{event.count} posts wait, probing with backoff.",
+        )
+    elif event.kind == PLATFORM_UP and event.count:
+        _say(
+            started,
+            f"✔ {event.endpoint} answered its health probe: {event.count} waiting posts released.",
+        )
+    elif event.kind == DELIVERY and event.state in (
+        State.SENT,
+        State.WAITING,
+        State.FAILED,
+        State.UNCONFIRMED,
+        State.NEEDS_RECONNECT,
+    ):
+        detail = f": {event.detail}" if event.detail else ""
+        _say(
+            started,
+            f"{event.state.value:<8} delivery {event.delivery_id} → {event.account_id}{detail}",
+        )
+
+
+def _sample_image(home: Path) -> Path:
+    from PIL import Image as PILImage
+
+    path = home / "demo-image.png"
+    picture = PILImage.new("RGB", (640, 360), (30, 60, 140))
+    picture.paste((240, 120, 20), (220, 80, 420, 280))
+    picture.save(path)
+    return path

@@ -1,0 +1,168 @@
+"""The composition root: builds the store, channels, secrets and engine the CLI and the GUI share.
+
+Nothing here is global: every caller gets its own ``Runtime`` and closes it. Qt-free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from staffetta import __version__
+from staffetta.channels.registry import load_channels
+from staffetta.core.channel import Channel
+from staffetta.core.clock import Clock, SystemClock
+from staffetta.core.engine import Engine, EngineEvent
+from staffetta.core.errors import InputError
+from staffetta.core.media import store_media
+from staffetta.core.model import Account, Post
+from staffetta.core.paths import Paths
+from staffetta.core.retry import RetryPolicy
+from staffetta.core.secrets import SecretStore
+from staffetta.core.store import Store
+
+USER_AGENT = f"Staffetta/{__version__} (+https://github.com/staffetta/staffetta)"
+
+
+def new_http_client() -> httpx.AsyncClient:
+    """The one HTTP client the engine shares. TLS verification is always on."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(30.0, connect=10.0),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    )
+
+
+@dataclass
+class Runtime:
+    paths: Paths
+    store: Store
+    secrets: SecretStore
+    channels: Mapping[str, Channel]
+    clock: Clock = field(default_factory=SystemClock)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def open(
+        cls,
+        paths: Paths | None = None,
+        *,
+        secrets: SecretStore | None = None,
+        clock: Clock | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> Runtime:
+        paths = (paths or Paths.default()).ensure()
+        clock = clock or SystemClock()
+        return cls(
+            paths=paths,
+            store=Store.open(paths.database, clock),
+            secrets=secrets or SecretStore(),
+            channels=load_channels(),
+            clock=clock,
+            policy=policy or RetryPolicy(),
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+    def channel_for(self, account: Account) -> Channel:
+        try:
+            return self.channels[account.channel]
+        except KeyError:
+            raise InputError(
+                f"Account {account.id} uses the channel '{account.channel}', which this version "
+                f"of Staffetta does not know."
+            ) from None
+
+    def account(self, account_id: str) -> Account:
+        account = self.store.account(account_id)
+        if account is None:
+            known = ", ".join(a.id for a in self.store.accounts()) or "none yet"
+            raise InputError(f"No account '{account_id}'. Accounts: {known}.")
+        return account
+
+    def engine(
+        self,
+        http: httpx.AsyncClient,
+        on_event: Callable[[EngineEvent], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> Engine:
+        return Engine(
+            self.store,
+            self.channels,
+            self.secrets,
+            http,
+            self.clock,
+            rng=rng,
+            policy=self.policy,
+            on_event=on_event,
+        )
+
+    # --- use cases shared by the CLI and the GUI --------------------------------------------------
+    def queue(self, post: Post, account_ids: list[str]) -> int:
+        """Copy the post's images into the data folder, then queue it for every account at once.
+
+        Nothing is queued if an image cannot be copied: the user gets the reason and loses nothing.
+        """
+        for account_id in account_ids:
+            self.account(account_id)
+        stored = tuple(store_media(Path(image.path), self.paths.media) for image in post.images)
+        images = tuple(
+            dataclasses.replace(copy, alt=original.alt)
+            for copy, original in zip(stored, post.images, strict=True)
+        )
+        return self.store.enqueue(dataclasses.replace(post, images=images), account_ids)
+
+    async def connect(
+        self,
+        http: httpx.AsyncClient,
+        channel_name: str,
+        name: str,
+        settings: dict[str, Any],
+        secret: str | None,
+        *,
+        verify: bool = True,
+    ) -> Account:
+        """Check the credentials, then store the account (settings in SQLite, secret in keyring)."""
+        channel = self.channels.get(channel_name)
+        if channel is None:
+            raise InputError(
+                f"Unknown channel '{channel_name}'. Channels: {', '.join(sorted(self.channels))}."
+            )
+        missing = [
+            f.name
+            for f in channel.fields
+            if f.required and not f.secret and not settings.get(f.name)
+        ]
+        if missing:
+            raise InputError(f"{channel.label} needs: {', '.join(missing)}.")
+        needs_secret = any(f.secret and f.required for f in channel.fields)
+        if needs_secret and not secret:
+            raise InputError(f"{channel.label} needs a secret (token or password).")
+        if secret:
+            self.secrets.check()  # refuse before anything is stored if there is no keyring
+        draft = Account(id="", channel=channel_name, name=name, settings=settings)
+        if verify:
+            handle = await channel.verify(http, draft, secret)
+            settings = {**settings, "handle": handle}
+            draft = Account(id="", channel=channel_name, name=name, settings=settings)
+            settings.update(await channel.refresh_settings(http, draft))
+        account = self.store.add_account(channel_name, name, settings)
+        if secret:
+            try:
+                self.secrets.set(account.id, secret)
+            except Exception:
+                self.store.remove_account(account.id)
+                raise
+        return account
+
+    def disconnect(self, account_id: str) -> None:
+        self.account(account_id)
+        self.secrets.delete(account_id)
+        self.store.remove_account(account_id)
