@@ -16,44 +16,40 @@ grapheme clusters of spoiler text plus text, every ``http(s)://`` URL counting 2
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import regex
 
-from staffetta.sandbox.mastodon_auth import Account, MastodonAuth, text_param
+from staffetta.sandbox.mastodon_auth import (
+    Account,
+    MastodonAuth,
+    api_error,
+    invalid,
+    not_found,
+    text_param,
+)
+from staffetta.sandbox.mastodon_media import (
+    DESCRIPTION_LIMIT,
+    IMAGE_MATRIX_LIMIT,
+    IMAGE_SIZE_LIMIT,
+    MAX_MEDIA,
+    MIME_TYPES,
+    VIDEO_SIZE_LIMIT,
+    MediaStore,
+)
 from staffetta.sandbox.platform import (
     Platform,
     Request,
     Response,
-    UploadedFile,
     iso_timestamp,
 )
 
 URL_CHARS = 23
-MAX_MEDIA = 4
-DESCRIPTION_LIMIT = 1500
-IMAGE_SIZE_LIMIT = 16_777_216
-IMAGE_MATRIX_LIMIT = 33_177_600
-VIDEO_SIZE_LIMIT = 103_809_024
 IDEMPOTENCY_TTL = 3600.0
 VISIBILITIES = ("public", "unlisted", "private", "direct")
-MIME_TYPES = (
-    "image/jpeg", "image/png", "image/gif", "image/heic", "image/heif", "image/webp",
-    "image/avif", "video/webm", "video/mp4", "video/quicktime", "video/ogg", "audio/wave",
-    "audio/wav", "audio/x-wav", "audio/ogg", "audio/mpeg", "audio/mp3", "audio/webm",
-    "audio/flac", "audio/aac", "audio/mp4",
-)  # fmt: skip
-_SNIFF = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF8", "image/gif"),
-)
-
 _URL = re.compile(r"https?://\S+")
 _MENTION = re.compile(r"(?<![\w/])@(\w+)@[\w.-]*\w")
 _LINK = re.compile(r"https?://[^\s<]+")
@@ -79,37 +75,6 @@ def render_html(text: str) -> str:
     )
 
 
-def _error(status: int, message: str) -> Response:
-    return Response.json(status, {"error": message})
-
-
-def _invalid(message: str) -> Response:
-    return _error(422, f"Validation failed: {message}")
-
-
-def _not_found() -> Response:
-    return _error(404, "Record not found")
-
-
-@dataclass(slots=True)
-class Media:
-    id: str
-    account_id: str
-    type: str
-    content_type: str
-    filename: str
-    size: int
-    sha256: str
-    description: str | None
-    focus: tuple[float, float]
-    polls_left: int
-    status_id: str | None = None
-
-    @property
-    def processed(self) -> bool:
-        return self.polls_left <= 0
-
-
 Handler = Callable[[Request, re.Match[str]], Response]
 
 
@@ -129,7 +94,7 @@ class MastodonPlatform(Platform):
         self.title = f"Staffetta sandbox ({name})"
         self.statuses: list[dict[str, Any]] = []
         self.scheduled: list[dict[str, Any]] = []
-        self.media: dict[str, Media] = {}
+        self.media = MediaStore()
         self.idempotency: dict[tuple[str, str], tuple[dict[str, Any], float]] = {}
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("GET", re.compile(r"/health"), self._health),
@@ -160,7 +125,7 @@ class MastodonPlatform(Platform):
             match = pattern.fullmatch(request.path.rstrip("/") or "/")
             if match and method == request.method:
                 return handler(request, match)
-        return _not_found()
+        return not_found()
 
     def reset(self) -> None:
         self.auth.reset()
@@ -170,7 +135,7 @@ class MastodonPlatform(Platform):
         self.title = f"Staffetta sandbox ({self.name})"
         self.statuses.clear()
         self.scheduled.clear()
-        self.media.clear()
+        self.media.items.clear()
         self.idempotency.clear()
 
     def posts(self) -> list[dict[str, Any]]:
@@ -200,19 +165,7 @@ class MastodonPlatform(Platform):
 
     def uploads(self) -> list[dict[str, Any]]:
         """What was uploaded (size, hash, description…) so tests can check alt text arrived."""
-        return [
-            {
-                "id": m.id,
-                "type": m.type,
-                "content_type": m.content_type,
-                "filename": m.filename,
-                "size": m.size,
-                "sha256": m.sha256,
-                "description": m.description,
-                "status_id": m.status_id,
-            }
-            for m in self.media.values()
-        ]
+        return [media.record() for media in self.media.items.values()]
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -238,19 +191,6 @@ class MastodonPlatform(Platform):
             "followers_count": 0,
             "following_count": 0,
             "statuses_count": statuses,
-        }
-
-    def _media_entity(self, media: Media, base: str) -> dict[str, Any]:
-        url = f"{base}/system/media_attachments/files/{media.id}/original/{media.filename}"
-        return {
-            "id": media.id,
-            "type": media.type,
-            "url": url if media.processed else None,
-            "preview_url": url.replace("/original/", "/small/"),
-            "remote_url": None,
-            "meta": {"focus": {"x": media.focus[0], "y": media.focus[1]}},
-            "description": media.description,
-            "blurhash": None,
         }
 
     # --- instance, health, accounts -------------------------------------------------------
@@ -298,14 +238,14 @@ class MastodonPlatform(Platform):
     def _account_statuses(self, request: Request, match: re.Match[str]) -> Response:
         account = self.auth.account_by_id(match.group(1))
         if account is None:
-            return _not_found()
+            return not_found()
         params = request.query
         try:
             limit = min(40, max(1, int(text_param(params, "limit") or 20)))
             max_id = int(text_param(params, "max_id") or 0) or None
             since_id = int(text_param(params, "since_id") or text_param(params, "min_id") or 0)
         except ValueError:
-            return _invalid("Invalid pagination parameters")
+            return invalid("Invalid pagination parameters")
         mine = [s for s in reversed(self.statuses) if s["account"]["id"] == account.id]
         page = [
             s for s in mine if (max_id is None or int(s["id"]) < max_id) and int(s["id"]) > since_id
@@ -328,71 +268,21 @@ class MastodonPlatform(Platform):
         account = self.auth.authenticate(request, "write:media")
         if isinstance(account, Response):
             return account
-        params = request.params()
-        upload = params.get("file")
-        if not isinstance(upload, UploadedFile):
-            return _invalid("File can't be blank")
-        content_type = upload.content_type.lower()
-        if content_type in {"", "application/octet-stream"}:
-            content_type = next((t for magic, t in _SNIFF if upload.data.startswith(magic)), "")
-        if content_type not in MIME_TYPES:
-            return _invalid("File content type is invalid, File file type is invalid")
-        kind = content_type.split("/", 1)[0]
-        limit = IMAGE_SIZE_LIMIT if kind == "image" else VIDEO_SIZE_LIMIT
-        if len(upload.data) > limit:
-            return _invalid(f"File file size must be less than {limit // 1_048_576} MB")
-        description = params.get("description")
-        error = _check_description(description)
-        if error:
-            return error
-        focus = _parse_focus(text_param(params, "focus"))
-        media = Media(
-            id=self._next_id(),
-            account_id=account.id,
-            type="gifv" if content_type == "image/gif" else kind,
-            content_type=content_type,
-            filename=re.sub(r"[^\w.-]", "_", upload.filename) or "file",
-            size=len(upload.data),
-            sha256=hashlib.sha256(upload.data).hexdigest(),
-            description=str(description) if description else None,
-            focus=focus,
-            polls_left=self.processing_polls,
-        )
-        self.media[media.id] = media
-        status = 200 if media.processed else 202
-        return Response.json(status, self._media_entity(media, request.base_url))
+        media_id = self._next_id()
+        polls = self.processing_polls
+        return self.media.upload(request.params(), account, media_id, polls, request.base_url)
 
-    def _own_media(self, request: Request, media_id: str) -> Media | Response:
+    def _get_media(self, request: Request, match: re.Match[str]) -> Response:
         account = self.auth.authenticate(request, "write:media")
         if isinstance(account, Response):
             return account
-        media = self.media.get(media_id)
-        if media is None or media.account_id != account.id:
-            return _not_found()
-        return media
-
-    def _get_media(self, request: Request, match: re.Match[str]) -> Response:
-        media = self._own_media(request, match.group(1))
-        if isinstance(media, Response):
-            return media
-        if not media.processed:
-            media.polls_left -= 1
-            return Response.json(206, self._media_entity(media, request.base_url))
-        return Response.json(200, self._media_entity(media, request.base_url))
+        return self.media.get(account, match.group(1), request.base_url)
 
     def _update_media(self, request: Request, match: re.Match[str]) -> Response:
-        media = self._own_media(request, match.group(1))
-        if isinstance(media, Response):
-            return media
-        params = request.params()
-        if "description" in params:
-            error = _check_description(params["description"])
-            if error:
-                return error
-            media.description = str(params["description"]) or None
-        if "focus" in params:
-            media.focus = _parse_focus(text_param(params, "focus"))
-        return Response.json(200, self._media_entity(media, request.base_url))
+        account = self.auth.authenticate(request, "write:media")
+        if isinstance(account, Response):
+            return account
+        return self.media.update(request.params(), account, match.group(1), request.base_url)
 
     # --- statuses -------------------------------------------------------------------------
 
@@ -422,28 +312,18 @@ class MastodonPlatform(Platform):
         media_ids = [str(i) for i in raw_ids] if isinstance(raw_ids, list) else [str(raw_ids)]
         visibility = text_param(params, "visibility") or "public"
         reply_to = text_param(params, "in_reply_to_id") or None
-        if len(media_ids) > MAX_MEDIA:
-            return _error(422, f"Cannot attach more than {MAX_MEDIA} files")
-        attached: list[Media] = []
-        for media_id in media_ids:
-            media = self.media.get(media_id)
-            if media is None or media.account_id != account.id or media.status_id is not None:
-                return _error(422, f"Media attachment {media_id} not found")
-            if not media.processed:
-                return _error(
-                    422,
-                    "Cannot attach files that have not finished processing. Try again in a moment!",
-                )
-            attached.append(media)
+        attached = self.media.attachable(media_ids, account)
+        if isinstance(attached, Response):
+            return attached
         if not text.strip() and not attached:
-            return _invalid("Text can't be blank")
+            return invalid("Text can't be blank")
         if count_characters(text, spoiler) > self.max_characters:
-            return _invalid(f"Text character limit of {self.max_characters} exceeded")
+            return invalid(f"Text character limit of {self.max_characters} exceeded")
         if visibility not in VISIBILITIES:
-            return _invalid("Visibility is not included in the list")
+            return invalid("Visibility is not included in the list")
         parent = next((s for s in self.statuses if s["id"] == reply_to), None) if reply_to else None
         if reply_to and parent is None:
-            return _error(404, "The post you are trying to reply to does not appear to exist.")
+            return api_error(404, "The post you are trying to reply to does not appear to exist.")
         status_id = self._next_id()
         for media in attached:
             media.status_id = status_id
@@ -454,7 +334,7 @@ class MastodonPlatform(Platform):
                 "id": status_id,
                 "scheduled_at": scheduled_at,
                 "params": {"text": text, "visibility": visibility, "spoiler_text": spoiler},
-                "media_attachments": [self._media_entity(m, base) for m in attached],
+                "media_attachments": [m.entity(base) for m in attached],
             }
             self.scheduled.append(scheduled)
             return scheduled
@@ -475,7 +355,7 @@ class MastodonPlatform(Platform):
             "edited_at": None,
             "content": render_html(text),
             "text": text,
-            "media_attachments": [self._media_entity(m, base) for m in attached],
+            "media_attachments": [m.entity(base) for m in attached],
             "mentions": [],
             "tags": [],
             "emojis": [],
@@ -488,7 +368,7 @@ class MastodonPlatform(Platform):
 
     def _get_status(self, request: Request, match: re.Match[str]) -> Response:
         status = next((s for s in self.statuses if s["id"] == match.group(1)), None)
-        return Response.json(200, status) if status else _not_found()
+        return Response.json(200, status) if status else not_found()
 
     def _delete_status(self, request: Request, match: re.Match[str]) -> Response:
         account = self.auth.authenticate(request, "write:statuses")
@@ -496,20 +376,6 @@ class MastodonPlatform(Platform):
             return account
         status = next((s for s in self.statuses if s["id"] == match.group(1)), None)
         if status is None or status["account"]["id"] != account.id:
-            return _not_found()
+            return not_found()
         self.statuses.remove(status)
         return Response.json(200, status)
-
-
-def _check_description(description: Any) -> Response | None:
-    if description is not None and len(str(description)) > DESCRIPTION_LIMIT:
-        return _invalid(f"Description is too long (maximum is {DESCRIPTION_LIMIT} characters)")
-    return None
-
-
-def _parse_focus(value: str) -> tuple[float, float]:
-    try:
-        x, y = (max(-1.0, min(1.0, float(v))) for v in value.split(","))
-    except ValueError:
-        return (0.0, 0.0)
-    return (x, y)

@@ -203,13 +203,13 @@ class MastodonAuth:
         uris = [str(u) for u in raw] if isinstance(raw, list) else str(raw).split()
         scopes = (text_param(params, "scopes") or "read").split()
         if not name:
-            return _invalid("Application name can't be blank")
+            return invalid("Application name can't be blank")
         if not uris:
-            return _invalid("Redirect URI can't be blank")
+            return invalid("Redirect URI can't be blank")
         if not all(_valid_redirect(uri) for uri in uris):
-            return _invalid("Redirect URI must be an absolute URI.")
+            return invalid("Redirect URI must be an absolute URI.")
         if not all(valid_scope(scope) for scope in scopes):
-            return _invalid("Scopes must be a subset of the scopes known to this server")
+            return invalid("Scopes must be a subset of the scopes known to this server")
         app = App(
             id=str(self._next_id),
             name=name,
@@ -368,5 +368,13 @@ class MastodonAuth:
         return Response.json(200, self.app_entity(app))
 
 
-def _invalid(message: str) -> Response:
-    return Response.json(422, {"error": f"Validation failed: {message}"})
+def api_error(status: int, message: str) -> Response:
+    return Response.json(status, {"error": message})
+
+
+def invalid(message: str) -> Response:
+    return api_error(422, f"Validation failed: {message}")
+
+
+def not_found() -> Response:
+    return api_error(404, "Record not found")

@@ -92,10 +92,12 @@ class SandboxServer:
             raise RuntimeError("the sandbox server is already started")
         self.stopping.clear()
         try:
-            self._main = Listener((self.host, self._requested_port), self, None)
-            for name, inst in self._instances.items():
-                inst.listener = Listener((self.host, 0), self, name)
-                inst.port = inst.listener.server_address[1]
+            with self._lock:
+                self._main = Listener((self.host, self._requested_port), self, None)
+                for name, inst in self._instances.items():
+                    inst.listener = Listener((self.host, inst.port), self, name)
+                    inst.port = inst.listener.server_address[1]
+                    self._sync_listener(name, inst)  # a fault set before start() holds
         except BaseException:
             self.stop()
             raise
@@ -104,13 +106,20 @@ class SandboxServer:
     def stop(self) -> None:
         """Close every port and cut every connection (hung ``timeout`` ones too); quick."""
         self.stopping.set()
-        listeners = [inst.listener for inst in self._instances.values()]
-        for listener in [self._main, *listeners]:
-            if listener is not None:
-                listener.close()
-        self._main = None
-        for inst in self._instances.values():
-            inst.listener = None
+        with self._lock:
+            listeners = [self._main, *(inst.listener for inst in self._instances.values())]
+            self._main = None
+            for inst in self._instances.values():
+                inst.listener = None
+        closers = [
+            threading.Thread(target=listener.close, daemon=True)
+            for listener in listeners
+            if listener is not None
+        ]
+        for closer in closers:  # in parallel: each waits up to one poll interval
+            closer.start()
+        for closer in closers:
+            closer.join()
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -241,8 +250,9 @@ class SandboxServer:
             platform.configure(options)
 
     def requests(self, name: str) -> list[dict[str, Any]]:
-        """Requests that reached the instance, oldest first: method, path, time, status
-        (None = no answer) and idempotency_key when sent. No credentials are recorded."""
+        """Requests that reached the instance, oldest first: method, path (relative to the
+        instance, no query), time (sandbox clock), status (None = no answer), idempotency_key
+        when sent, fault when one applied. No credentials or bodies are recorded."""
         inst = self._instance(name)
         with self._lock:
             return [dict(entry) for entry in inst.log]
@@ -304,6 +314,8 @@ class SandboxServer:
             inst.log.append(entry)
             fault = inst.fault.take(method)
             limit = inst.limits[0] if inst.limits else None
+            if fault.mode != "up":
+                entry["fault"] = fault.mode
         if fault.mode in {"down", "timeout"}:
             return Outcome(None, hang=fault.mode == "timeout")
         if fault.mode in {"500", "503", "429"}:
@@ -357,6 +369,8 @@ class SandboxServer:
             self.reset()
             return Response.json(200, {})
         if route == ("POST", "/faults"):
+            if "platform" not in params or "mode" not in params:
+                raise ValueError('a fault needs {"platform": ..., "mode": ...}')
             name = str(params["platform"])
             options = {k: params[k] for k in ("retry_after", "delay", "count") if k in params}
             self.set_fault(
