@@ -119,6 +119,12 @@ def test_links_in_parentheses_keep_balanced_brackets_only() -> None:
         ("Libri: bücher.de/katalog, grazie", "bücher.de/katalog", "https://bücher.de/katalog"),
         ("サイト 例え.jp/ページ です", "例え.jp/ページ", "https://例え.jp/ページ"),
         ("сайт http://пример.рф!", "http://пример.рф", None),
+        ("сайт пример.рф.", "пример.рф", "https://пример.рф"),  # IDN TLD without a scheme
+        (
+            "punycode www.xn--e1afmkfd.xn--p1ai ok",
+            "www.xn--e1afmkfd.xn--p1ai",
+            "https://www.xn--e1afmkfd.xn--p1ai",
+        ),
     ],
 )
 def test_idn_domains(text: str, written: str, value: str | None) -> None:

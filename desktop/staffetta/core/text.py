@@ -133,10 +133,20 @@ def to_utf16_range(text: str, start: int, end: int) -> tuple[int, int]:
 # Links
 
 
+# Internationalised country TLDs in the form people type them; linkify's IANA list only has
+# ASCII names. Links under any other IDN TLD are found when written with a scheme.
+_IDN_TLDS = (
+    "рф", "укр", "срб", "бел", "қаз", "мкд", "мон", "бг", "ελ", "中国", "中國", "香港", "台湾",
+    "台灣", "新加坡", "한국", "ไทย", "भारत", "இந்தியா", "امارات", "السعودية", "مصر", "ایران",
+    "გე", "հայ",
+)  # fmt: skip
+_TLD_SET = frozenset(tld.lower() for tld in (*TLDS, *_IDN_TLDS))
+
+
 def _make_linkifier() -> LinkifyIt:
     linkifier = LinkifyIt(options={"fuzzy_link": True, "fuzzy_email": False, "fuzzy_ip": False})
     # Every IANA TLD, not just linkify's short default list, so ``example.social`` is a link.
-    linkifier.tlds(list(TLDS), False)
+    linkifier.tlds(sorted(_TLD_SET), False)
     # Only web links count anywhere we post: no ftp:, mailto: or protocol-relative //host.
     linkifier.add("ftp:", None).add("mailto:", None).add("//", None)
     return linkifier
@@ -156,11 +166,28 @@ _HTTP_SCHEME = regex.compile(r"https?://", regex.IGNORECASE)
 # whitespace character is a link boundary for linkify): only these are handed to linkify, which
 # keeps long prose cheap. The lookbehind anchors each run at its start, so the scan is linear.
 _LINK_CANDIDATE = regex.compile(r"(?<!\S)\S*?[.:]\S*")
+# Without a scheme, linkify needs a host ending in a known TLD: a run none of whose dot-separated
+# labels is a TLD cannot hold a link, and skipping it keeps dotted junk (``a.a.a…``) cheap.
+# (Checking every hyphen-separated part too only ever keeps more runs, which is safe.)
+_DOT_LABEL = regex.compile(r"\.([\p{L}\p{N}\p{M}-]+)")
+
+
+def _may_hold_link(run: str) -> bool:
+    if "://" in run:
+        return True
+    for label in _DOT_LABEL.findall(run.lower()):
+        if label.startswith("xn--") or label in _TLD_SET:
+            return True  # linkify accepts any punycode TLD
+        if "-" in label and any(part in _TLD_SET for part in label.split("-")):
+            return True
+    return False
 
 
 def _linkify(text: str) -> list[tuple[int, int]]:
     """(start, end) of linkify's matches, found in the candidate runs only."""
-    runs = [match.span() for match in _LINK_CANDIDATE.finditer(text)]
+    runs = [
+        match.span() for match in _LINK_CANDIDATE.finditer(text) if _may_hold_link(match.group())
+    ]
     if not runs:
         return []
     # Join the runs with single spaces; ``offsets[i]`` maps run i back to the original text.
