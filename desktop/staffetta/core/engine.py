@@ -145,14 +145,25 @@ class Engine:
             await self.clock.sleep(max(0.0, delay))
 
     def next_wakeup(self) -> float | None:
-        """The earliest time at which there will be something to do, if any."""
-        times = [t for t in (self.store.next_due(),) if t is not None]
-        times += [
-            h.next_probe_at
-            for h in self.store.endpoints()
-            if h.is_down and h.next_probe_at is not None
-        ]
+        """The earliest time at which there will be something to do, if any.
+
+        Only each account's head counts (later posts wait behind it), and an account on a platform
+        that is down waits for that platform's next probe instead.
+        """
+        health = self.store.endpoints()
+        down = {h.key for h in health if h.is_down}
+        times = [h.next_probe_at for h in health if h.is_down and h.next_probe_at is not None]
+        accounts = {a.id: a for a in self.store.accounts()}
+        for delivery, _owner in self.store.heads():
+            endpoint = self._endpoint_of(accounts.get(delivery.account_id))
+            if endpoint is not None and endpoint not in down:
+                times.append(delivery.next_attempt_at)
         return min(times) if times else None
+
+    def _endpoint_of(self, account: Account | None) -> str | None:
+        if account is None or account.channel not in self.channels:
+            return None
+        return self.channels[account.channel].endpoint(account)
 
     async def _idle_until_next(self, stop: asyncio.Event) -> None:
         assert self._wake is not None
@@ -194,6 +205,7 @@ class Engine:
                 if account is not None:
                     self._running[key] = asyncio.ensure_future(self._probe(health, account))
         down = {h.key for h in self.store.endpoints() if h.is_down}
+        held: set[str] = set()
         for delivery, _owner in self.store.heads():
             account = accounts.get(delivery.account_id)
             if account is None or delivery.account_id in self._running:
@@ -202,11 +214,13 @@ class Engine:
             if channel is None:
                 continue
             if channel.endpoint(account) in down:
-                self._hold_for_outage(delivery)
+                held.add(account.id)
                 continue
             if delivery.next_attempt_at <= now:
                 task = asyncio.ensure_future(self._serve_account(account, channel))
                 self._running[account.id] = task
+        if held:
+            self._hold_for_outage(held)
         return max(0, len(self._running) - before)
 
     def _account_on(self, endpoint: str, accounts: Mapping[str, Account]) -> Account | None:
@@ -216,9 +230,14 @@ class Engine:
                 return account
         return None
 
-    def _hold_for_outage(self, delivery: Delivery) -> None:
-        if delivery.state in (State.QUEUED, State.WAITING):
-            self.store.set_state([delivery.id], State.DOWN, only_from=[delivery.state])
+    def _hold_for_outage(self, account_ids: set[str]) -> None:
+        """Show posts queued for a platform that is down as waiting for it (one read; a write
+        only when something changes)."""
+        movable = (State.QUEUED, State.WAITING)
+        waiting = [d for d in self.store.deliveries(states=movable) if d.account_id in account_ids]
+        if waiting:
+            self.store.set_state([d.id for d in waiting], State.DOWN, only_from=movable)
+        for delivery in waiting:
             self._emit(EngineEvent(DELIVERY, delivery.id, delivery.account_id, state=State.DOWN))
 
     async def _serve_account(self, account: Account, channel: Channel) -> None:
@@ -230,28 +249,34 @@ class Engine:
                 return
             if delivery.next_attempt_at > self.clock.now():
                 return
-            leased = self.store.lease(delivery.id, self.owner, self.policy.lease_seconds)
-            if leased is None:
-                return  # another process is sending it
             fresh = self.store.account(account.id)
             if fresh is None or fresh.paused_reason:
-                self.store.finish(leased.id, leased.state)
                 return
-            if not await self._deliver(fresh, channel, leased):
+            previous = self.store.begin_attempt(delivery.id, self.owner, self.policy.lease_seconds)
+            if previous is None:
+                return  # another process is sending it
+            if not await self._deliver(fresh, channel, previous):
                 return
 
     # --- one delivery ---------------------------------------------------------------------------
-    async def _deliver(self, account: Account, channel: Channel, delivery: Delivery) -> bool:
-        """Attempt one leased delivery. True when the account may go on to its next one."""
+    async def _deliver(self, account: Account, channel: Channel, previous: Delivery) -> bool:
+        """Send one delivery whose attempt was just recorded; ``previous`` is how it stood before.
+
+        True when the account may go on to its next delivery.
+        """
+        # Anything that was (or may have been) in flight is reconciled before it is sent again.
+        unsure = previous.state in (State.SENDING, State.RECONCILING)
+        delivery = dataclasses.replace(previous, attempts=previous.attempts + 1)
         try:
             secret = self._secret_for(account, channel)
         except SecretStoreError as exc:
-            self._finish(delivery, State.WAITING, str(exc), self._retry_at(delivery, None))
+            state = State.RECONCILING if unsure else State.WAITING
+            self._finish(delivery, state, str(exc), self._retry_at(delivery, None))
             return False
         ctx = DeliveryContext(
             post=self.store.post(delivery.post_id),
             account=account,
-            delivery=delivery,
+            delivery=previous if unsure else delivery,
             secret=secret,
             http=self.http,
             clock=self.clock,
@@ -259,13 +284,9 @@ class Engine:
             update_secret=lambda value: self.secrets.set(account.id, value),
         )
         endpoint = channel.endpoint(account)
-        # Anything that was (or may have been) in flight is reconciled before it is sent again.
-        if delivery.state in (State.SENDING, State.RECONCILING):
-            if not await self._reconcile(ctx, channel, endpoint):
-                return False
-            delivery = self.store.delivery(delivery.id)
-            ctx.delivery = delivery
-        ctx.delivery = self.store.begin_attempt(delivery.id, self.owner)
+        if unsure and not await self._reconcile(ctx, channel, endpoint):
+            return False
+        ctx.delivery = dataclasses.replace(delivery, state=State.SENDING)
         self._emit(EngineEvent(DELIVERY, delivery.id, account.id, state=State.SENDING))
         try:
             result = await channel.publish(ctx)
@@ -291,8 +312,6 @@ class Engine:
     async def _reconcile(self, ctx: DeliveryContext, channel: Channel, endpoint: str) -> bool:
         """Settle an unknown outcome. True when a (re)send may go ahead now."""
         delivery = ctx.delivery
-        if delivery.state is not State.RECONCILING:
-            self.store.set_state([delivery.id], State.RECONCILING)
         try:
             verdict = await channel.reconcile(ctx)
         except AuthError as exc:

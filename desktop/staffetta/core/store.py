@@ -372,16 +372,13 @@ class Store:
         waiting, so only these heads may be sent.
         """
         rows = self._read(
-            f"SELECT d.* FROM deliveries d JOIN accounts a ON a.id = d.account_id"
-            f" WHERE a.paused_reason = '' AND d.state IN ({_BLOCKING_SQL})"
-            f" ORDER BY d.account_id, d.not_before, d.id",
+            f"SELECT * FROM (SELECT d.*, row_number() OVER (PARTITION BY d.account_id"
+            f" ORDER BY d.not_before, d.id) AS place FROM deliveries d"
+            f" JOIN accounts a ON a.id = d.account_id"
+            f" WHERE a.paused_reason = '' AND d.state IN ({_BLOCKING_SQL})) WHERE place = 1",
             _BLOCKING,
         )
-        heads: dict[str, tuple[Delivery, str]] = {}
-        for row in rows:
-            if row["account_id"] not in heads:
-                heads[row["account_id"]] = (_delivery(row), row["lease_owner"] or "")
-        return list(heads.values())
+        return [(_delivery(row), row["lease_owner"] or "") for row in rows]
 
     def head(self, account_id: str) -> Delivery | None:
         """The first unfinished delivery of one account (see :meth:`heads`)."""
@@ -392,8 +389,14 @@ class Store:
         )
         return _delivery(rows[0]) if rows else None
 
-    def lease(self, delivery_id: int, owner: str, seconds: float) -> Delivery | None:
-        """Take the delivery for ``owner`` unless a live process holds it; None if taken."""
+    def begin_attempt(self, delivery_id: int, owner: str, lease_seconds: float) -> Delivery | None:
+        """Lease the delivery for ``owner`` and record, durably, that a request is about to leave.
+
+        One transaction: returns None (and changes nothing) if the delivery is finished or a live
+        process holds its lease. From the commit on, a crash is reconciled, never blindly resent.
+        The state before the attempt is kept in ``Delivery.state`` of the returned value so the
+        caller knows whether an earlier attempt must be reconciled first.
+        """
         now = self._clock.now()
         with self._write() as conn:
             row = conn.execute(
@@ -405,26 +408,17 @@ class Store:
             holder, expires = row[0], row[1] or 0.0
             if holder and holder != owner and expires > now and not _owner_is_dead(holder):
                 return None
+            previous = self._read("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))[0]
             conn.execute(
-                "UPDATE deliveries SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
-                (owner, now + seconds, delivery_id),
-            )
-        return self.delivery(delivery_id)
-
-    def begin_attempt(self, delivery_id: int, owner: str) -> Delivery:
-        """Record, durably, that a request is about to leave: a crash from here on is reconciled."""
-        now = self._clock.now()
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE deliveries SET state = ?, attempts = attempts + 1,"
-                " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?,"
-                " updated_at = ? WHERE id = ? AND lease_owner = ?",
-                (State.SENDING.value, now, now, now, delivery_id, owner),
+                "UPDATE deliveries SET lease_owner = ?, lease_expires_at = ?, state = ?,"
+                " attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?),"
+                " last_attempt_at = ?, updated_at = ? WHERE id = ?",
+                (owner, now + lease_seconds, State.SENDING.value, now, now, now, delivery_id),
             )
             conn.execute(
                 "INSERT INTO attempts (delivery_id, started_at) VALUES (?, ?)", (delivery_id, now)
             )
-        return self.delivery(delivery_id)
+        return _delivery(previous)
 
     def finish(
         self,
@@ -526,16 +520,6 @@ class Store:
                 detail="",
             )
         )
-
-    def next_due(self) -> float | None:
-        """When the earliest waiting delivery of an active account becomes due."""
-        row = self._read(
-            f"SELECT min(d.next_attempt_at) FROM deliveries d JOIN accounts a"
-            f" ON a.id = d.account_id WHERE a.paused_reason = '' AND d.state IN ({_BLOCKING_SQL})"
-            f" AND d.state != ?",
-            (*_BLOCKING, State.DOWN.value),
-        )[0]
-        return float(row[0]) if row[0] is not None else None
 
     def counts(self) -> dict[State, int]:
         rows = self._read("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
