@@ -158,6 +158,24 @@ class Cli:
         )
         return result
 
+    def publish_all(
+        self, post_files: list[Path], accounts: list[str], timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        """Queue every file for ``accounts`` with one ``publish`` child each, all at once."""
+        children = [
+            self.spawn("publish", str(path), "--to", ",".join(accounts), stdout=subprocess.PIPE)
+            for path in post_files
+        ]
+        try:
+            for child in children:
+                out, _ = child.communicate(timeout=timeout)
+                assert child.returncode == 0, f"publish exited {child.returncode}: {out.decode()}"
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.kill()
+                    child.communicate()
+
     def status(self) -> dict[str, Any]:
         report: dict[str, Any] = self.json("status", "--json", "--all")
         return report
