@@ -548,3 +548,11 @@ def test_four_mastodon_instances_are_independent(http: httpx.Client) -> None:
         with pytest.raises(httpx.ConnectError):
             http.get(f"{sandbox.platform_url('mastodon2')}/health")
         assert http.get(f"{sandbox.platform_url('mastodon3')}/health").status_code == 200
+
+
+def test_chunked_request_bodies_are_read(client: httpx.Client, auth: dict[str, str]) -> None:
+    headers = {**auth, "Content-Type": "application/x-www-form-urlencoded"}
+    chunks = iter([b"status=streamed", b"+in+chunks"])
+    reply = client.post("/api/v1/statuses", headers=headers, content=chunks)
+    assert reply.status_code == 200
+    assert reply.json()["text"] == "streamed in chunks"

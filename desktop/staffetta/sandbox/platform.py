@@ -201,6 +201,3 @@ class Platform(abc.ABC):
         """Apply options; unknown names raise ``ValueError``."""
         if options:
             raise ValueError(f"{self.type_name} has no options {sorted(options)}")
-
-    def is_write(self, method: str) -> bool:
-        return method.upper() in {"POST", "PUT", "PATCH", "DELETE"}

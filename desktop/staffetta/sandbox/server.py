@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from staffetta.sandbox.faults import Fault, RateLimiter, fault_response, too_many_requests
+from staffetta.sandbox.faults import (
+    DEFAULT_DELAY,
+    Fault,
+    RateLimiter,
+    fault_response,
+    too_many_requests,
+)
 from staffetta.sandbox.httpd import Listener, Outcome
 from staffetta.sandbox.platform import (
     Params,
@@ -321,7 +327,7 @@ class SandboxServer:
         if fault.mode in {"500", "503", "429"}:
             return self._answer(entry, fault_response(fault, now, limit))
         if fault.mode == "slow":
-            self.stopping.wait(fault.delay if fault.delay is not None else 1.0)
+            self.stopping.wait(fault.delay if fault.delay is not None else DEFAULT_DELAY)
             now = self.now()
         rate_headers: list[tuple[str, str]] = []
         with self._lock:
