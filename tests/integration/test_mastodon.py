@@ -463,6 +463,10 @@ def test_error_shapes() -> None:
         _mock(403, json={"error": "The access token was revoked"}), now
     )
     assert isinstance(revoked, AuthError)
+    scopes = mastodon_api.classify_response(
+        _mock(403, json={"error": "This action is outside the authorized scopes"}), now
+    )
+    assert isinstance(scopes, AuthError)  # reconnecting grants the missing scopes
     forbidden = mastodon_api.classify_response(
         _mock(403, json={"error": "Your login is currently disabled"}), now
     )
@@ -527,6 +531,28 @@ def test_oauth_end_to_end(sb: SandboxServer) -> None:
     assert not receivers[0].listening
     paths = [r["path"] for r in sb.requests(NAME)]
     assert paths[:3] == ["/api/v1/apps", "/oauth/authorize", "/oauth/token"]
+
+
+def test_channel_authorize_runs_the_browser_sign_in(sb: SandboxServer) -> None:
+    """The Channel hook the CLI and the UI call: same flow, result ready for keyring + settings."""
+    assert MastodonChannel.browser_sign_in
+
+    async def scenario() -> Any:
+        async with httpx.AsyncClient() as http:
+            settings = {"instance_url": sb.platform_url(NAME) + "/"}
+            return await CHANNEL.authorize(http, settings, scripted_browser)
+
+    authorization = run(scenario)
+    assert authorization.settings["instance_url"] == sb.platform_url(NAME)
+    assert authorization.settings["handle"].startswith("@demo@")
+    assert authorization.secret not in repr(authorization)
+    account = make_account(sb)
+
+    async def verify() -> str:
+        async with httpx.AsyncClient() as http:
+            return await CHANNEL.verify(http, account, authorization.secret)
+
+    assert run(verify) == authorization.settings["handle"]
 
 
 def test_sandbox_rejects_a_wrong_pkce_verifier(sb: SandboxServer) -> None:

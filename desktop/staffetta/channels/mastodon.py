@@ -14,6 +14,7 @@ token) lives in :mod:`staffetta.channels.mastodon_connect` and is re-exported he
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,6 +37,7 @@ from staffetta.channels.mastodon_connect import (
 )
 from staffetta.channels.mastodon_media import upload_media
 from staffetta.core.channel import (
+    Authorization,
     Channel,
     DeliveryContext,
     Field,
@@ -235,6 +237,24 @@ class MastodonChannel(Channel):
         me = await verify_credentials(http, base, secret, now=self._clock.now())
         domain = str(account.settings.get("domain") or api.host_of(base))
         return f"@{me['username']}@{domain}"
+
+    # --- connecting ---------------------------------------------------------------------------
+    browser_sign_in: ClassVar[bool] = True
+
+    async def authorize(
+        self,
+        http: httpx.AsyncClient,
+        settings: dict[str, Any],
+        open_browser: Callable[[str], Any] | None = None,
+    ) -> Authorization:
+        """OAuth in the browser (PKCE, loopback redirect); the token goes to the keyring."""
+        connected = await connect_with_oauth(
+            http,
+            str(settings.get("instance_url", "")),
+            open_browser=open_browser,
+            clock=self._clock,
+        )
+        return Authorization(connected.token, connected.settings)
 
     # --- delivering ---------------------------------------------------------------------------
     async def publish(self, ctx: DeliveryContext) -> PublishResult:

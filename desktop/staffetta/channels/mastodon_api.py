@@ -209,7 +209,8 @@ def classify_response(response: httpx.Response, now: float) -> DeliveryError:
         )
     if status == 403:
         lowered = message.lower()
-        if "revoked" in lowered or "invalid_token" in lowered or "access token" in lowered:
+        token_problem = ("revoked", "invalid_token", "access token", "authorized scopes")
+        if any(words in lowered for words in token_problem):
             return AuthError(
                 f"Mastodon no longer accepts this account's access token — reconnect the account. "
                 f"(Mastodon said: {message})"
