@@ -146,15 +146,14 @@ async def _demo_flow(
     print()
     print(output.status_text(output.status_json(runtime, include_finished=True)))
     print()
-    print(f"Files written to the site folder: {sorted(p.name for p in site.rglob('*.md'))}")
+    written = sorted(str(p.relative_to(site)) for p in site.rglob("*.md"))
+    print(f"Posts written to the site folder {site}: {written}")
     print(
         f"Statuses on the sandbox Mastodon: {len(sandbox.posts('mastodon'))} "
         f"(exactly one per post — no duplicates)"
     )
-    print(
-        f"Try: STAFFETTA_HOME={home / 'nothing-here'} staffetta status   "
-        f"(the demo's own data is in {home})"
-    )
+    print(f"The demo's outbox stays in {home}; look at it with:")
+    print(f"  STAFFETTA_HOME={home} staffetta status --all")
     left = [d for d in runtime.store.deliveries() if d.state is not State.SENT]
     return 0 if not left else 1
 

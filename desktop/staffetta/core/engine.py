@@ -430,7 +430,7 @@ class Engine:
         )
         held = self._deliveries_on(endpoint, (State.QUEUED, State.WAITING))
         self.store.set_state(held, State.DOWN, only_from=(State.QUEUED, State.WAITING))
-        log.warning("%s marked down after %d failures: %s", endpoint, failures, message)
+        log.info("%s marked down after %d failures: %s", endpoint, failures, message)
         self._emit(EngineEvent(PLATFORM_DOWN, endpoint=endpoint, detail=message, count=len(held)))
         return True
 
