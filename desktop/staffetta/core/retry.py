@@ -33,8 +33,10 @@ class RetryPolicy:
     def retry_delay(self, attempt: int, rng: random.Random, retry_after: float | None) -> float:
         """Seconds until a delivery that failed transiently may be tried again."""
         if retry_after is not None:
-            # Honour the server exactly, plus a sliver of jitter so a burst doesn't reconvene.
-            return min(max(0.0, retry_after), self.max_server_wait) + rng.uniform(0.0, 0.25)
+            # Honour the server exactly, plus a sliver of jitter (5 %, at most 0.25 s) so a burst
+            # doesn't reconvene in lockstep without wasting much of a short rate-limit window.
+            wait = min(max(0.0, retry_after), self.max_server_wait)
+            return wait + rng.uniform(0.0, min(0.25, 0.05 * wait + 0.01))
         return rng.uniform(0.0, self.exponential(attempt))
 
     def probe_delay(self, probes: int, rng: random.Random) -> float:
