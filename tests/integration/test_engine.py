@@ -79,15 +79,21 @@ async def world(sandbox: SandboxServer, tmp_path: Path) -> AsyncIterator[World]:
     secrets = SecretStore(MemoryKeyring())
     accounts = {}
     for name in ("mastodon", "mastodon2"):
-        account = store.add_account(
-            "mastodon", name, {"instance_url": sandbox.platform_url(name)}
-        )
+        account = store.add_account("mastodon", name, {"instance_url": sandbox.platform_url(name)})
         secrets.set(account.id, sandbox.issue_token(name))
         accounts[name] = account
     events: list[EngineEvent] = []
     async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as http:
-        engine = Engine(store, load_channels(), secrets, http, clock, rng=random.Random(7),
-                        policy=POLICY, on_event=events.append)
+        engine = Engine(
+            store,
+            load_channels(),
+            secrets,
+            http,
+            clock,
+            rng=random.Random(7),
+            policy=POLICY,
+            on_event=events.append,
+        )
         yield World(sandbox, store, clock, secrets, engine, events, accounts)
     store.close()
 
@@ -132,8 +138,9 @@ async def test_six_hour_outage(world: World, mode: str) -> None:
     assert world.states("mastodon") == [State.SENT] * 3
     last_sent = max(d.updated_at for d in world.store.deliveries())
     assert last_sent - recovered <= POLICY.cap
-    assert sorted(world.status_posts("mastodon")) == [f"post {n} during the outage"
-                                                      for n in range(3)]
+    assert sorted(world.status_posts("mastodon")) == [
+        f"post {n} during the outage" for n in range(3)
+    ]
     assert [e.count for e in world.events if e.kind == "platform_up"] == [3]
 
 
@@ -179,7 +186,8 @@ async def test_revoked_token_pauses_only_that_account(world: World) -> None:
     assert world.states("mastodon") == [State.NEEDS_RECONNECT] * 2
     assert world.states("mastodon2") == [State.SENT] * 2
     paused = world.store.account(world.accounts["mastodon"].id)
-    assert paused is not None and "reconnect" in paused.paused_reason.lower()
+    assert paused is not None
+    assert "reconnect" in paused.paused_reason.lower()
 
     # Reconnecting resumes the account; its waiting posts go out in order.
     world.secrets.set(paused.id, world.sandbox.issue_token("mastodon"))
@@ -198,8 +206,10 @@ async def test_validation_error_fails_only_that_delivery(world: World) -> None:
 
     first, second = (d for d in world.store.deliveries() if d.account_id == "mastodon-1")
     assert first.state is State.FAILED
-    assert "character limit" in first.last_error.lower() or "500" in first.last_error or (
-        "validation" in first.last_error.lower()
+    assert (
+        "character limit" in first.last_error.lower()
+        or "500" in first.last_error
+        or ("validation" in first.last_error.lower())
     )
     assert second.state is State.SENT
     assert world.states("mastodon2") == [State.SENT]
@@ -232,7 +242,9 @@ async def test_scheduled_post_waits_for_its_time(world: World) -> None:
     assert world.status_posts("mastodon") == ["now", "later"]
 
 
-async def test_run_forever_sends_new_work_when_woken(sandbox: SandboxServer, tmp_path: Path) -> None:
+async def test_run_forever_sends_new_work_when_woken(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
     from staffetta.core.clock import SystemClock
 
     store = Store.open(tmp_path / "outbox.sqlite3", SystemClock())

@@ -203,19 +203,27 @@ def test_a_live_lease_is_respected_and_a_dead_owners_is_broken(tmp_path: Path) -
     store = Store.open(tmp_path / "outbox.sqlite3", clock)
     account = store.add_account("mastodon", "a").id
     store.enqueue(Post(body="x"), [account])
-    (delivery, _), = store.heads()
+    ((delivery, _),) = store.heads()
 
     mine, other = new_owner_id(), new_owner_id()
     assert store.begin_attempt(delivery.id, mine, 60) is not None
     assert store.delivery(delivery.id).state is State.SENDING
     assert len(store.attempts(delivery.id)) == 1  # recorded before any request leaves
-    assert store.begin_attempt(delivery.id, other, 60) is None  # same live process, different engine
+    assert (
+        store.begin_attempt(delivery.id, other, 60) is None
+    )  # same live process, different engine
 
     # An owner whose process is gone loses its lease immediately.
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     host = new_owner_id().split(":")[0]
-    store._conn.execute("UPDATE deliveries SET lease_owner = ?", (f"{host}:{dead.stdout.strip()}:x",))
+    store._conn.execute(
+        "UPDATE deliveries SET lease_owner = ?", (f"{host}:{dead.stdout.strip()}:x",)
+    )
     assert store.begin_attempt(delivery.id, other, 60) is not None
 
     # An expired lease is free too.
