@@ -473,3 +473,32 @@ def test_a_secret_field_given_with_set_is_refused(
     assert holders == [], "the token is in these files under STAFFETTA_HOME"
     assert token not in listed, "accounts list --json prints the token"
     assert result.returncode == 1, "a secret given on the command line must be refused"
+
+
+def test_flush_wait_exits_4_when_an_account_needs_reconnecting(
+    cli: Cli, sandbox: SandboxServer, site: Path, tmp_path: Path
+) -> None:
+    mastodon, blog = _connect_both(cli, sandbox, site)
+    cli.publish(write_post(tmp_path / "a.md", "Before the token dies."), mastodon, blog)
+    sandbox.revoke_tokens("mastodon")
+    result = cli.run("flush", "--wait", expect=4, timeout=120)
+    assert f"needs reconnect #1 → {mastodon}: Mastodon refused the access token" in result.stdout
+    held = _by_account(cli.status())[mastodon]
+    assert held["state"] == "needs_reconnect"
+    assert "reconnect" in held["reason"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug: cli/output.py Progress.finish counts needs_reconnect deliveries both "
+    "as 'still waiting' and as 'need you' (pending = every non-final, non-scheduled state)",
+)
+def test_flush_summary_counts_a_delivery_that_needs_you_once(
+    cli: Cli, sandbox: SandboxServer, site: Path, tmp_path: Path
+) -> None:
+    mastodon, blog = _connect_both(cli, sandbox, site)
+    cli.publish(write_post(tmp_path / "a.md", "Before the token dies."), mastodon, blog)
+    sandbox.revoke_tokens("mastodon")
+    result = cli.run("flush", "--wait", expect=4, timeout=120)
+    summary = result.stdout.strip().splitlines()[-1]
+    assert summary == "Done: 1 sent this run · 0 still waiting · 0 scheduled · 1 need you."
