@@ -135,6 +135,13 @@ class Runtime:
             raise InputError(
                 f"Unknown channel '{channel_name}'. Channels: {', '.join(sorted(self.channels))}."
             )
+        secret_fields = sorted({f.name for f in channel.fields if f.secret} & settings.keys())
+        if secret_fields:
+            raise InputError(
+                f"{', '.join(secret_fields)} is a secret and is never stored as a setting: give "
+                f"it as the account's secret (on the command line: --secret-stdin or "
+                f"--secret-env), so it goes to the keyring."
+            )
         missing = [
             f.name
             for f in channel.fields

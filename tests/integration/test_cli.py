@@ -444,12 +444,6 @@ def test_secrets_are_never_read_from_argv(cli: Cli, sandbox: SandboxServer) -> N
     assert [a["id"] for a in cli.json("accounts", "list", "--json")] == [account["id"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: `accounts add --set access_token=…` stores the secret field in the "
-    "SQLite settings (cli/commands.py _settings + runtime.Runtime.connect do not refuse "
-    "Field(secret=True) names) and `accounts list --json` prints it",
-)
 def test_a_secret_field_given_with_set_is_refused(
     cli: Cli, sandbox: SandboxServer, site: Path
 ) -> None:
@@ -488,11 +482,6 @@ def test_flush_wait_exits_4_when_an_account_needs_reconnecting(
     assert "reconnect" in held["reason"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: cli/output.py Progress.finish counts needs_reconnect deliveries both "
-    "as 'still waiting' and as 'need you' (pending = every non-final, non-scheduled state)",
-)
 def test_flush_summary_counts_a_delivery_that_needs_you_once(
     cli: Cli, sandbox: SandboxServer, site: Path, tmp_path: Path
 ) -> None:

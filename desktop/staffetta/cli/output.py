@@ -246,7 +246,11 @@ class Progress:
         counts = self._runtime.store.counts()
         if self._tty and self.sent > 50 and not self._quiet:
             print()
-        pending = sum(n for s, n in counts.items() if not s.is_final and s is not State.SCHEDULED)
+        pending = sum(
+            n
+            for s, n in counts.items()
+            if not s.is_final and not s.needs_user and s is not State.SCHEDULED
+        )
         needs = sum(n for s, n in counts.items() if s.needs_user)
         scheduled = counts.get(State.SCHEDULED, 0)
         print(
