@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 
 import keyring.errors
 import pytest
@@ -105,6 +106,15 @@ class DBusGoneKeyring(GoodKeyring):
         raise ConnectionResetError("Connection reset by peer")
 
 
+def _every_operation(store: SecretStore) -> list[Callable[[], object]]:
+    return [
+        store.check,
+        lambda: store.set("acct", SECRET),
+        lambda: store.get("acct"),
+        lambda: store.delete("acct"),
+    ]
+
+
 def _full_text(exc: BaseException) -> str:
     """Everything a crash report could print about ``exc``, chained exceptions included."""
     return "".join(traceback.format_exception(exc)) + repr(exc.args)
@@ -168,12 +178,7 @@ def test_default_backend_is_resolved_lazily(monkeypatch: pytest.MonkeyPatch) -> 
 )
 def test_refuses_backends_that_are_not_a_real_keyring(backend: KeyringBackend) -> None:
     store = SecretStore(backend)
-    for call in (
-        store.check,
-        lambda: store.set("acct", SECRET),
-        lambda: store.get("acct"),
-        lambda: store.delete("acct"),
-    ):
+    for call in _every_operation(store):
         with pytest.raises(SecretStoreError) as caught:
             call()
         message = str(caught.value)
@@ -225,12 +230,7 @@ def test_chainer_without_usable_members_is_refused(monkeypatch: pytest.MonkeyPat
 
 def test_locked_keyring_is_a_clear_error() -> None:
     store = SecretStore(LockedKeyring())
-    for call in (
-        store.check,
-        lambda: store.set("acct", SECRET),
-        lambda: store.get("acct"),
-        lambda: store.delete("acct"),
-    ):
+    for call in _every_operation(store):
         with pytest.raises(SecretStoreError) as caught:
             call()
         message = str(caught.value)
