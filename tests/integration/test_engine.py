@@ -269,3 +269,22 @@ async def test_run_forever_sends_new_work_when_woken(
         await asyncio.wait_for(running, timeout=10)
     assert [p.get("text") for p in sandbox.posts("mastodon")] == ["queued while running"]
     store.close()
+
+
+async def test_coming_online_probes_a_down_platform_at_once(world: World) -> None:
+    world.sandbox.set_fault("mastodon", "down")
+    world.queue("waiting for the network", "mastodon")
+    endpoint = world.accounts["mastodon"].settings["instance_url"]
+    for _ in range(10):  # fail until the breaker opens
+        await world.engine.run_once()
+        if world.store.endpoint(endpoint).is_down:
+            break
+        world.clock.advance_to(world.engine.next_wakeup() or world.clock.now())
+    # The next probe is scheduled in the future (1-2 s at first, up to the 300 s cap later).
+    assert (world.engine.next_wakeup() or 0) > world.clock.now()
+
+    world.sandbox.set_fault("mastodon", "up")
+    await world.engine.check_now()
+    assert world.engine.next_wakeup() == world.clock.now()
+    await world.engine.run_once()
+    assert world.states("mastodon") == [State.SENT]
