@@ -15,7 +15,7 @@ import pytest
 
 from staffetta.core.clock import FakeClock
 from staffetta.core.errors import StoreError
-from staffetta.core.model import Image, Post, State
+from staffetta.core.model import ChannelGroup, Image, Post, State, needs_owned_channel
 from staffetta.core.schema import MIGRATIONS, SCHEMA_VERSION
 from staffetta.core.store import Store, new_owner_id
 
@@ -248,3 +248,18 @@ def test_user_actions_on_deliveries(tmp_path: Path) -> None:
     assert store.account(account).paused_reason == "token revoked"  # type: ignore[union-attr]
     store.resume_account(account)
     assert store.account(account).paused_reason == ""  # type: ignore[union-attr]
+
+
+def test_thread_numbering_choice_survives_the_store(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "outbox.sqlite3")
+    account = store.add_account("static_site", "Site", {})
+    numbered = store.enqueue(Post(body="a"), [account.id])
+    plain = store.enqueue(Post(body="b", thread_numbering=False), [account.id])
+    assert store.post(numbered).thread_numbering is True
+    assert store.post(plain).thread_numbering is False
+
+
+def test_owned_first_rule_nudges_only_all_social_selections() -> None:
+    assert needs_owned_channel([ChannelGroup.SOCIAL, ChannelGroup.SOCIAL])
+    assert not needs_owned_channel([ChannelGroup.SOCIAL, ChannelGroup.OWNED])
+    assert not needs_owned_channel([])

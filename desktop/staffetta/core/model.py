@@ -7,6 +7,7 @@ deliveries between states.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,8 @@ class Post:
     content_warning: str = ""
     # epoch seconds; None = as soon as possible
     scheduled_at: float | None = None
+    # when a channel splits the text into a thread, end each part with "1/n"
+    thread_numbering: bool = True
 
     def text_for(self, account_id: str) -> str:
         """The text a given account publishes: its override if the user wrote one."""
@@ -49,6 +52,16 @@ class Post:
 class ChannelGroup(enum.StrEnum):
     OWNED = "owned"
     SOCIAL = "social"
+
+
+def needs_owned_channel(groups: Iterable[ChannelGroup]) -> bool:
+    """The owned-first rule: a post bound only for rented (social) channels deserves a nudge.
+
+    On a social platform a creator is a tenant; a site or a newsletter keeps them reachable when a
+    platform goes down. No selection at all is not nudged (there is nothing to publish yet).
+    """
+    chosen = set(groups)
+    return bool(chosen) and ChannelGroup.OWNED not in chosen
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,10 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT max(started_at) FROM attempts WHERE attempts.delivery_id = deliveries.id
     );
     """,
+    # 2 -> 3: whether a post split into a thread numbers its parts ("1/3").
+    """
+    ALTER TABLE posts ADD COLUMN thread_numbering INTEGER NOT NULL DEFAULT 1;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -268,7 +268,7 @@ class Store:
                 raise StoreError(f"Unknown account: {', '.join(missing)}")
             cursor = conn.execute(
                 "INSERT INTO posts (created_at, title, body, link, tags, content_warning,"
-                " overrides, scheduled_at) VALUES (?,?,?,?,?,?,?,?)",
+                " overrides, scheduled_at, thread_numbering) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
                     now,
                     post.title,
@@ -278,6 +278,7 @@ class Store:
                     post.content_warning,
                     json.dumps(post.overrides),
                     post.scheduled_at,
+                    int(post.thread_numbering),
                 ),
             )
             post_id = int(cursor.lastrowid or 0)
@@ -330,6 +331,7 @@ class Store:
             overrides=json.loads(row["overrides"]),
             content_warning=row["content_warning"],
             scheduled_at=row["scheduled_at"],
+            thread_numbering=bool(row["thread_numbering"]),
         )
 
     def post_ids(self, limit: int = 100, offset: int = 0) -> list[int]:
