@@ -61,8 +61,10 @@ def test_every_earlier_schema_migrates_and_keeps_its_data(tmp_path: Path, versio
         delivery = store.delivery(3)
         assert delivery.state is State.WAITING
         assert delivery.attempts == 2
-        assert delivery.last_attempt_at == 40  # backfilled from the attempt log by 1 -> 2
+        if version < 2:
+            assert delivery.last_attempt_at == 40  # backfilled from the attempt log by 1 -> 2
         assert store.post(7).body == "old post"
+        assert store.post(7).thread_numbering is True  # the 2 -> 3 default
     assert store.endpoints() == []
     store.close()
 
