@@ -1,0 +1,291 @@
+"""The one bridge between the window and the delivery engine.
+
+The engine runs on its own asyncio loop in a worker thread, with its own ``Runtime`` (its own SQLite
+connection, its own HTTP client). The GUI thread never waits for the network or a disk sync: every
+write (publishing, retry, cancel, connecting an account) is a *job* sent to the worker, and its
+result comes back as a callback on the GUI thread through a queued Qt signal. Engine events arrive
+the same way.
+
+The GUI keeps a second, read-only use of the database for its views (SQLite in WAL mode lets it read
+while the worker writes). Two processes — this window and a ``staffetta flush`` — never send the
+same delivery: the store's leases see to that, whichever process runs the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import random
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from PySide6.QtCore import QObject, Signal, Slot
+
+from staffetta.core.clock import Clock
+from staffetta.core.engine import DELIVERY, PLATFORM_DOWN, PLATFORM_UP, Engine, EngineEvent
+from staffetta.core.model import Account, Post
+from staffetta.core.paths import Paths
+from staffetta.core.retry import RetryPolicy
+from staffetta.core.secrets import SecretStore
+from staffetta.runtime import Runtime, new_http_client
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Done = Callable[[Any], None]
+Failed = Callable[[Exception], None]
+
+
+@dataclass(frozen=True)
+class Worker:
+    """What a job gets: the worker thread's own runtime, HTTP client and engine."""
+
+    runtime: Runtime
+    http: httpx.AsyncClient
+    engine: Engine
+
+
+Job = Callable[[Worker], "T | Awaitable[T]"]
+
+
+class EngineBridge(QObject):
+    """Runs the engine in a worker thread and carries commands and events across.
+
+    Signals are always delivered on the GUI thread. ``outboxChanged`` fires after anything that may
+    change what the outbox shows (a job that writes, or any engine event); views coalesce it.
+    """
+
+    deliveryChanged = Signal(object)  # EngineEvent (kind DELIVERY)
+    platformDown = Signal(object)  # EngineEvent (kind PLATFORM_DOWN)
+    platformUp = Signal(object)  # EngineEvent (kind PLATFORM_UP, ``count`` released)
+    outboxChanged = Signal()
+    accountsChanged = Signal()
+    started = Signal()
+    stopped = Signal()
+    # internal: (callback, value) to run on the GUI thread
+    _deliver = Signal(object, object)
+    _event = Signal(object)
+
+    def __init__(
+        self,
+        paths: Paths,
+        secrets: SecretStore,
+        *,
+        clock: Clock | None = None,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        http_factory: Callable[[], httpx.AsyncClient] = new_http_client,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._paths = paths
+        self._secrets = secrets
+        self._clock = clock
+        self._policy = policy
+        self._rng = rng
+        self._http_factory = http_factory
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._worker: Worker | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._startup_errors: list[BaseException] = []  # set by the worker thread
+        self._deliver.connect(self._on_deliver)
+        self._event.connect(self._on_event)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the worker thread and its engine; returns once the worker has opened the store."""
+        if self.running:
+            return
+        self._ready.clear()
+        self._startup_errors.clear()
+        self._thread = threading.Thread(target=self._run, name="staffetta-engine", daemon=True)
+        self._thread.start()
+        self._ready.wait(timeout=30)
+        if self._startup_errors:
+            self._thread.join(timeout=5)
+            self._thread = None
+            raise self._startup_errors.pop()
+        self.started.emit()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the engine (an attempt in flight is left to the lease) and join the thread."""
+        thread, loop, stop = self._thread, self._loop, self._stop
+        if thread is None:
+            return
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed in between
+                loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=timeout)
+        self._thread = None
+        self.stopped.emit()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as exc:  # reported to start(), or logged if it came later
+            if not self._ready.is_set():
+                self._startup_errors.append(exc)
+            else:
+                log.exception("the delivery engine stopped unexpectedly")
+        finally:
+            self._ready.set()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            self._loop = None
+
+    async def _main(self) -> None:
+        runtime = Runtime.open(
+            self._paths, secrets=self._secrets, clock=self._clock, policy=self._policy
+        )
+        try:
+            async with self._http_factory() as http:
+                engine = runtime.engine(http, on_event=self._event.emit, rng=self._rng)
+                self._worker = Worker(runtime, http, engine)
+                self._stop = asyncio.Event()
+                self._ready.set()
+                await engine.run_forever(self._stop)
+        finally:
+            self._worker = None
+            runtime.close()
+
+    # --- jobs ---------------------------------------------------------------------------------
+    def submit(
+        self,
+        job: Callable[[Worker], Any],
+        on_done: Done | None = None,
+        on_error: Failed | None = None,
+        *,
+        changes_outbox: bool = False,
+        changes_accounts: bool = False,
+    ) -> None:
+        """Run ``job(worker)`` on the engine's loop; its result (awaited if it is awaitable) goes to
+        ``on_done`` on the GUI thread, an exception to ``on_error`` (logged when there is none)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            error = RuntimeError("The delivery engine is not running.")
+            self._on_deliver(on_error or _log_error, error)
+            return
+
+        async def run() -> None:
+            worker = self._worker
+            try:
+                if worker is None:
+                    raise RuntimeError("The delivery engine is not running.")
+                result = job(worker)
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception as exc:
+                self._deliver.emit(on_error or _log_error, exc)
+                return
+            if changes_outbox or changes_accounts:
+                worker.engine.wake()
+            if on_done is not None:
+                self._deliver.emit(on_done, result)
+            if changes_outbox:
+                self._deliver.emit(_emit_signal(self.outboxChanged), None)
+            if changes_accounts:
+                self._deliver.emit(_emit_signal(self.accountsChanged), None)
+
+        loop.call_soon_threadsafe(lambda: loop.create_task(run()))
+
+    # --- commands -----------------------------------------------------------------------------
+    def publish(
+        self,
+        post: Post,
+        account_ids: list[str],
+        on_done: Callable[[int], None] | None = None,
+        on_error: Failed | None = None,
+    ) -> None:
+        """Copy the media and queue the post for every account in one transaction (worker side)."""
+        self.submit(
+            lambda w: w.runtime.queue(post, account_ids), on_done, on_error, changes_outbox=True
+        )
+
+    def retry_now(self, delivery_id: int, on_error: Failed | None = None) -> None:
+        self.submit(
+            lambda w: w.runtime.store.retry_now(delivery_id), None, on_error, changes_outbox=True
+        )
+
+    def cancel(self, delivery_id: int, on_error: Failed | None = None) -> None:
+        self.submit(
+            lambda w: w.runtime.store.cancel(delivery_id), None, on_error, changes_outbox=True
+        )
+
+    def resolve_unconfirmed(
+        self, delivery_id: int, *, went_out: bool, on_error: Failed | None = None
+    ) -> None:
+        self.submit(
+            lambda w: w.runtime.store.resolve_unconfirmed(delivery_id, went_out=went_out),
+            None,
+            on_error,
+            changes_outbox=True,
+        )
+
+    def check_now(self) -> None:
+        """The machine came online: probe every platform that is down at once."""
+        self.submit(lambda w: w.engine.check_now(), changes_outbox=True)
+
+    def connect_account(
+        self,
+        channel: str,
+        name: str,
+        settings: dict[str, Any],
+        secret: str | None,
+        on_done: Callable[[Account], None] | None = None,
+        on_error: Failed | None = None,
+    ) -> None:
+        """Verify the credentials with the platform, then store the account (secret → keyring)."""
+        self.submit(
+            lambda w: w.runtime.connect(w.http, channel, name, settings, secret),
+            on_done,
+            on_error,
+            changes_accounts=True,
+        )
+
+    def disconnect_account(
+        self, account_id: str, on_done: Done | None = None, on_error: Failed | None = None
+    ) -> None:
+        """Remove the account and delete its keyring entry."""
+        self.submit(
+            lambda w: w.runtime.disconnect(account_id),
+            on_done,
+            on_error,
+            changes_accounts=True,
+            changes_outbox=True,
+        )
+
+    # --- GUI-thread side ----------------------------------------------------------------------
+    @Slot(object, object)
+    def _on_deliver(self, callback: Callable[[Any], None], value: object) -> None:
+        callback(value)
+
+    @Slot(object)
+    def _on_event(self, event: EngineEvent) -> None:
+        if event.kind == DELIVERY:
+            self.deliveryChanged.emit(event)
+        elif event.kind == PLATFORM_DOWN:
+            self.platformDown.emit(event)
+        elif event.kind == PLATFORM_UP:
+            self.platformUp.emit(event)
+        self.outboxChanged.emit()
+
+
+def _emit_signal(signal: Any) -> Callable[[object], None]:
+    return lambda _value: signal.emit()
+
+
+def _log_error(exc: Exception) -> None:
+    log.error("background job failed: %s", exc)
