@@ -26,6 +26,7 @@ from staffetta.core.errors import (
 )
 from staffetta.core.model import Account, ChannelGroup, Delivery, Image, Post
 from staffetta.core.text import Span
+from staffetta.core.thread import join_parts, plan_thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,41 @@ class Channel(abc.ABC):
 
     @abc.abstractmethod
     def preview(self, post: Post, account: Account) -> Preview: ...
+
+    # --- threads ------------------------------------------------------------------------------
+    # A threaded channel publishes a text holding ``---`` lines (core.thread.BREAK) as a chain of
+    # replies, one part per post; its preview shows one PreviewPart per part.
+    supports_threads: ClassVar[bool] = False
+
+    def fits(self, text: str, account: Account) -> bool:
+        """Whether ``text`` alone fits in one post on this account, counted as the platform does.
+
+        The default asks :meth:`preview` for a post holding only ``text`` and compares every
+        part's count with the character limit; threaded channels count directly (it runs many
+        times per split).
+        """
+        limit = self.limits(account).max_chars
+        if limit <= 0:
+            return True
+        preview = self.preview(Post(body=text), account)
+        return all(part.count <= limit for part in preview.parts)
+
+    def thread_text(self, post: Post, account: Account) -> str:
+        """The account's text split into a thread: what the "Split into a thread" fix writes
+        into ``post.overrides[account.id]``.
+
+        Existing ``---`` lines are kept; every part, with its "k/n" marker when
+        ``post.thread_numbering``, fits :meth:`fits`. Raises NotImplementedError when the channel
+        does not publish threads.
+        """
+        if not self.supports_threads:
+            raise NotImplementedError(f"{self.label} does not publish threads.")
+        parts = plan_thread(
+            post.text_for(account.id),
+            lambda text: self.fits(text, account),
+            numbering=post.thread_numbering,
+        )
+        return join_parts(parts)
 
     # --- delivering ---------------------------------------------------------------------------
     @abc.abstractmethod
