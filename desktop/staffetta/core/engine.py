@@ -284,8 +284,13 @@ class Engine:
             update_secret=lambda value: self.secrets.set(account.id, value),
         )
         endpoint = channel.endpoint(account)
-        if unsure and not await self._reconcile(ctx, channel, endpoint):
-            return False
+        if unsure:
+            if not await self._reconcile(ctx, channel, endpoint):
+                return False
+            # Reconciling may have checkpointed progress it found (a thread part that went out).
+            delivery = dataclasses.replace(
+                delivery, checkpoint=self.store.delivery(delivery.id).checkpoint
+            )
         ctx.delivery = dataclasses.replace(delivery, state=State.SENDING)
         self._emit(EngineEvent(DELIVERY, delivery.id, account.id, state=State.SENDING))
         try:
