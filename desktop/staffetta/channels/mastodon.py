@@ -7,6 +7,9 @@ answers 202/206), checkpointing each media id so a retry never uploads twice, th
 status with an ``Idempotency-Key`` — which Mastodon honours for one hour, so within that hour an
 unknown outcome is simply resent; after it, the account's own statuses are searched.
 
+A text with ``---`` lines is a thread: each part is counted and previewed on its own and posted as
+a reply to the one before (:mod:`staffetta.channels.mastodon_thread`).
+
 Connecting (OAuth with PKCE on a loopback redirect, the out-of-band code variant, or a pasted
 token) lives in :mod:`staffetta.channels.mastodon_connect` and is re-exported here.
 """
@@ -15,11 +18,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
+import regex
 
 from staffetta.channels import mastodon_api as api
 from staffetta.channels.mastodon_connect import (
@@ -35,7 +38,7 @@ from staffetta.channels.mastodon_connect import (
     register_app,
     verify_credentials,
 )
-from staffetta.channels.mastodon_media import upload_media
+from staffetta.channels.mastodon_thread import publish_parts, reconcile_parts
 from staffetta.core.channel import (
     Authorization,
     Channel,
@@ -43,7 +46,6 @@ from staffetta.core.channel import (
     Field,
     Fix,
     Limits,
-    Outcome,
     Preview,
     PreviewPart,
     Problem,
@@ -54,7 +56,8 @@ from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import AuthError, InputError, TransientError
 from staffetta.core.media import ImageInfo, inspect_image
 from staffetta.core.model import Account, ChannelGroup, Post
-from staffetta.core.text import entities, mastodon_length
+from staffetta.core.text import entities, grapheme_count, mastodon_length
+from staffetta.core.thread import join_parts, plan_thread, thread_parts
 
 __all__ = [
     "AppRegistration",
@@ -71,9 +74,8 @@ __all__ = [
     "verify_credentials",
 ]
 
-IDEMPOTENCY_WINDOW = 55 * 60.0  # Mastodon keeps Idempotency-Key for 1 h; keep a safety margin
-RECONCILE_SLACK = 60.0
-RECONCILE_MAX_PAGES = 10
+# Whitespace as mastodon_length sees it: a blank text counts as empty (Ruby's ``blank?``).
+_BLANK = regex.compile(r"\p{White_Space}*")
 
 
 class MastodonChannel(Channel):
@@ -145,30 +147,46 @@ class MastodonChannel(Channel):
     def url_weight(self, account: Account) -> int:
         return _setting(account.settings, "characters_reserved_per_url", api.DEFAULT_URL_WEIGHT)
 
+    def length(self, text: str, account: Account, spoiler: str = "") -> int:
+        """:func:`mastodon_length` with this instance's URL weight.
+
+        A text with no ``@`` and no ``://`` has nothing Mastodon rewrites, so it is just counted
+        in graphemes: the thread splitter asks for many slices of a text, and most are plain.
+        """
+        if "@" not in text and "://" not in text:
+            return grapheme_count(spoiler + ("" if _BLANK.fullmatch(text) else text))
+        return mastodon_length(text, spoiler, self.url_weight(account))
+
+    # --- threads ------------------------------------------------------------------------------
+    supports_threads: ClassVar[bool] = True
+
+    def fits(self, text: str, account: Account) -> bool:
+        return self.length(text, account) <= self.limits(account).max_chars
+
+    def thread_text(self, post: Post, account: Account) -> str:
+        # Every part carries the content warning, which counts against each part's limit.
+        limit = self.limits(account).max_chars
+        parts = plan_thread(
+            post.text_for(account.id),
+            lambda text: self.length(text, account, post.content_warning) <= limit,
+            numbering=post.thread_numbering,
+        )
+        return join_parts(parts)
+
+    def parts(self, post: Post, account: Account) -> list[str]:
+        """The statuses this account posts: one, or the parts of a thread (with "k/n")."""
+        return thread_parts(
+            post.text_for(account.id),
+            lambda text: self.fits(text, account),
+            numbering=post.thread_numbering,
+        )
+
     def preview(self, post: Post, account: Account) -> Preview:
         limits = self.limits(account)
-        text = post.text_for(account.id)
-        count = mastodon_length(text, post.content_warning, self.url_weight(account))
-        problems: list[Problem] = []
-        if count > limits.max_chars:
-            over = count - limits.max_chars
-            problems.append(
-                Problem(
-                    "too_long",
-                    f"{count} / {limits.max_chars} characters — {over} over",
-                    blocking=True,
-                    fix=Fix.SPLIT,
-                )
-            )
-            problems.append(
-                Problem(
-                    "too_long_customise",
-                    "Or shorten the text for this account only.",
-                    blocking=False,
-                    fix=Fix.CUSTOMISE,
-                )
-            )
-        if not text.strip() and not post.images:
+        texts = self.parts(post, account)
+        counts = [self.length(text, account, post.content_warning) for text in texts]
+        problems = _length_problems(counts, limits.max_chars)
+        if not any(text.strip() for text in texts) and not post.images:
             problems.append(Problem("empty", "Write something or add an image.", blocking=True))
         if len(post.images) > limits.max_images:
             problems.append(
@@ -186,10 +204,13 @@ class MastodonChannel(Channel):
             channel=self.name,
             account_name=account.name,
             handle=self.handle(account),
-            parts=(PreviewPart(text, count, entities(text, require_scheme=True)),),
+            parts=tuple(
+                PreviewPart(text, count, entities(text, require_scheme=True))
+                for text, count in zip(texts, counts, strict=True)
+            ),
             limit=limits.max_chars,
             unit=limits.unit,
-            images=post.images,
+            images=post.images,  # on the first part
             problems=tuple(problems),
         )
 
@@ -261,91 +282,42 @@ class MastodonChannel(Channel):
         if not ctx.secret:
             raise AuthError("This Mastodon account has no access token — reconnect it.")
         base = self.instance_url(ctx.account)
-        media_ids = await upload_media(ctx, base, self.limits(ctx.account))
-        body: dict[str, Any] = {
-            "status": ctx.post.text_for(ctx.account.id),
-            "visibility": str(ctx.account.settings.get("visibility") or "public"),
-        }
-        if media_ids:
-            body["media_ids"] = media_ids
-        if ctx.post.content_warning:
-            body["spoiler_text"] = ctx.post.content_warning
-        language = ctx.account.settings.get("language")
-        if language:
-            body["language"] = str(language)
-        response = await api.request(
-            ctx.http,
-            "POST",
-            f"{base}/api/v1/statuses",
-            now=ctx.clock.now(),
-            token=ctx.secret,
-            json=body,
-            headers={"Idempotency-Key": ctx.delivery.idempotency_key},
-        )
-        status = api.json_object(response, "the new post")
-        if not status.get("id"):
-            raise TransientError("Mastodon accepted the post but its reply had no id.")
-        return PublishResult(str(status["id"]), str(status.get("url") or status.get("uri") or ""))
+        parts = self.parts(ctx.post, ctx.account)
+        return await publish_parts(ctx, base, parts, self.limits(ctx.account))
 
     async def reconcile(self, ctx: DeliveryContext) -> Reconciled:
-        now = ctx.clock.now()
-        first = ctx.delivery.first_attempt_at
-        if first is None or now - first < IDEMPOTENCY_WINDOW:
-            return Reconciled(
-                Outcome.RETRY_SAFE,
-                evidence="Mastodon remembers the Idempotency-Key for an hour: resending returns "
-                "the post if it was already created.",
-            )
-        if not ctx.secret:
-            raise AuthError("This Mastodon account has no access token — reconnect it.")
         base = self.instance_url(ctx.account)
-        account_id = str(ctx.account.settings.get("account_id") or "")
-        if not account_id:
-            me = await verify_credentials(ctx.http, base, ctx.secret, now=now)
-            account_id = str(me["id"])
-        wanted_text = api.comparable_text(ctx.post.text_for(ctx.account.id))
-        wanted_cw = api.comparable_text(ctx.post.content_warning)
-        since = first - RECONCILE_SLACK
-        params: dict[str, str | int] = {"limit": 40, "exclude_reblogs": "true"}
-        for _ in range(RECONCILE_MAX_PAGES):
-            response = await api.request(
-                ctx.http,
-                "GET",
-                f"{base}/api/v1/accounts/{account_id}/statuses",
-                now=now,
-                token=ctx.secret,
-                params=params,
-            )
-            page = response.json()
-            if not isinstance(page, list) or not page:
-                break
-            reached_older = False
-            for status in page:
-                if not isinstance(status, dict):
-                    continue
-                created = _timestamp(status.get("created_at"))
-                if created is not None and created < since:
-                    reached_older = True
-                    continue
-                if _same_post(status, wanted_text, wanted_cw):
-                    return Reconciled(
-                        Outcome.SENT,
-                        remote_id=str(status.get("id", "")),
-                        url=str(status.get("url") or status.get("uri") or ""),
-                        evidence="Found on the account's timeline.",
-                    )
-            if reached_older:
-                break
-            params = {**params, "max_id": str(page[-1].get("id", ""))}
-        else:
-            return Reconciled(
-                Outcome.UNKNOWN,
-                evidence=f"Looked through {RECONCILE_MAX_PAGES * 40} recent posts without "
-                "reaching the time of the attempt; check the account's profile.",
-            )
-        return Reconciled(
-            Outcome.NOT_SENT, evidence="No matching post on the account since the first attempt."
+        return await reconcile_parts(ctx, base, self.parts(ctx.post, ctx.account))
+
+
+def _length_problems(counts: list[int], limit: int) -> list[Problem]:
+    if len(counts) == 1:
+        if counts[0] <= limit:
+            return []
+        return [
+            Problem(
+                "too_long",
+                f"{counts[0]} / {limit} characters — {counts[0] - limit} over",
+                blocking=True,
+                fix=Fix.SPLIT,
+            ),
+            Problem(
+                "too_long_customise",
+                "Or shorten the text for this account only.",
+                blocking=False,
+                fix=Fix.CUSTOMISE,
+            ),
+        ]
+    return [
+        Problem(
+            "too_long",
+            f"Part {number} of {len(counts)}: {count} / {limit} characters — {count - limit} over",
+            blocking=True,
+            fix=Fix.SPLIT,
         )
+        for number, count in enumerate(counts, start=1)
+        if count > limit
+    ]
 
 
 def _setting(settings: dict[str, Any], key: str, default: int) -> int:
@@ -396,24 +368,3 @@ def _image_problems(
             )
         )
     return problems
-
-
-def _same_post(status: dict[str, Any], wanted_text: str, wanted_cw: str) -> bool:
-    if api.comparable_text(str(status.get("spoiler_text") or "")) != wanted_cw:
-        return False
-    source = status.get("text")
-    if isinstance(source, str) and api.comparable_text(source) == wanted_text:
-        return True
-    content = status.get("content")
-    return (
-        isinstance(content, str) and api.comparable_text(api.html_to_text(content)) == wanted_text
-    )
-
-
-def _timestamp(value: Any) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
