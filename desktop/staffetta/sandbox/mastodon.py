@@ -9,9 +9,10 @@ and ``GET /health``.
 
 ``GET /health`` answers ``{"status": "UP"}`` as methods/health.md documents (Mastodon's own
 HealthController renders a plain ``OK``; clients should only look at the status code, as the docs
-say). Statuses are counted the way Mastodon does, re-implemented independently and simply here:
-grapheme clusters of spoiler text plus text, every ``http(s)://`` URL counting 23 and
-``@user@domain`` counting as ``@user``.
+say). A status may reply to an existing one (``in_reply_to_id``, 404 when the parent does not
+exist), which is how threads are posted. Statuses are counted the way Mastodon does,
+re-implemented independently and simply here: grapheme clusters of spoiler text plus text, every
+``http(s)://`` URL counting 23 and ``@user@domain`` counting as ``@user``.
 """
 
 from __future__ import annotations
@@ -364,6 +365,8 @@ class MastodonPlatform(Platform):
             "account": self._account_entity(account, base),
         }
         self.statuses.append(status)
+        if parent is not None:
+            parent["replies_count"] += 1
         return status
 
     def _get_status(self, request: Request, match: re.Match[str]) -> Response:
