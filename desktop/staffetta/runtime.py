@@ -16,7 +16,7 @@ import httpx
 
 from staffetta import __version__
 from staffetta.channels.registry import load_channels
-from staffetta.core.channel import Channel
+from staffetta.core.channel import Authorization, Channel
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.engine import Engine, EngineEvent
 from staffetta.core.errors import InputError
@@ -129,19 +129,16 @@ class Runtime:
         *,
         verify: bool = True,
     ) -> Account:
-        """Check the credentials, then store the account (settings in SQLite, secret in keyring)."""
+        """Check the credentials, then store the account (settings in SQLite, secret in keyring).
+
+        An empty ``name`` becomes the handle the platform reports (or the channel's label).
+        """
         channel = self.channels.get(channel_name)
         if channel is None:
             raise InputError(
                 f"Unknown channel '{channel_name}'. Channels: {', '.join(sorted(self.channels))}."
             )
-        secret_fields = sorted({f.name for f in channel.fields if f.secret} & settings.keys())
-        if secret_fields:
-            raise InputError(
-                f"{', '.join(secret_fields)} is a secret and is never stored as a setting: give "
-                f"it as the account's secret (on the command line: --secret-stdin or "
-                f"--secret-env), so it goes to the keyring."
-            )
+        _refuse_secret_settings(channel, settings)
         missing = [
             f.name
             for f in channel.fields
@@ -160,6 +157,7 @@ class Runtime:
             settings = {**settings, "handle": handle}
             draft = Account(id="", channel=channel_name, name=name, settings=settings)
             settings.update(await channel.refresh_settings(http, draft))
+        name = name.strip() or str(settings.get("handle") or "") or channel.label
         account = self.store.add_account(channel_name, name, settings)
         if secret:
             try:
@@ -169,7 +167,95 @@ class Runtime:
                 raise
         return account
 
+    async def verify_account(self, http: httpx.AsyncClient, account_id: str) -> str:
+        """Test a connected account with its platform; returns the handle the platform reports.
+
+        Settings the platform dictates (an instance's limits) are refreshed on the way. Raises the
+        channel's error as it is (:class:`AuthError` when the credentials are refused).
+        """
+        account = self.account(account_id)
+        channel = self.channel_for(account)
+        secret = self.secrets.get(account.id) if uses_secret(channel) else None
+        handle = await channel.verify(http, account, secret)
+        refreshed = await channel.refresh_settings(http, account)
+        if refreshed:
+            self.store.update_account(account.id, settings={**account.settings, **refreshed})
+        return handle
+
+    async def reconnect(
+        self,
+        http: httpx.AsyncClient,
+        account_id: str,
+        credentials: str | Authorization | None = None,
+        *,
+        settings: Mapping[str, Any] | None = None,
+    ) -> Account:
+        """Give an account new credentials, check them with the platform, and resume it.
+
+        ``credentials`` is a pasted secret, what a browser sign-in produced, or ``None`` to try
+        the stored secret again. ``settings`` are non-secret settings to change. Nothing is stored
+        unless the platform accepts the credentials *for the same account* (signing in as someone
+        else is refused, so waiting posts never go to another account); then the secret goes to
+        the keyring, the settings to the database, and the posts held for the account are queued
+        again, due now.
+        """
+        account = self.account(account_id)
+        channel = self.channel_for(account)
+        changes = dict(settings or {})
+        _refuse_secret_settings(channel, changes)
+        if isinstance(credentials, Authorization):
+            secret: str | None = credentials.secret
+            changes.update(credentials.settings)
+        else:
+            secret = (credentials or "").strip() or None
+        merged = {**account.settings, **changes}
+        new_secret = secret is not None
+        if new_secret:
+            self.secrets.check()
+        elif uses_secret(channel):
+            secret = self.secrets.get(account.id)
+        draft = dataclasses.replace(account, settings=merged)
+        handle = await channel.verify(http, draft, secret)
+        before = str(account.settings.get("handle") or "")
+        if uses_secret(channel) and before and handle.casefold() != before.casefold():
+            raise InputError(
+                f"You signed in as {handle}, but this account is {before}. Sign in as {before} "
+                f"to reconnect it, or add {handle} as a new account."
+            )
+        merged["handle"] = handle
+        merged.update(
+            await channel.refresh_settings(http, dataclasses.replace(account, settings=merged))
+        )
+        if new_secret:
+            assert secret is not None
+            self.secrets.set(account.id, secret)
+        self.store.update_account(account.id, settings=merged)
+        self.store.resume_account(account.id)
+        return self.account(account.id)
+
     def disconnect(self, account_id: str) -> None:
-        self.account(account_id)
-        self.secrets.delete(account_id)
+        """Remove the account and its keyring entry; its unsent deliveries are cancelled.
+
+        Accounts of channels that keep no secret are removed without touching the keyring, so
+        they can be removed on a machine without one.
+        """
+        account = self.account(account_id)
+        channel = self.channels.get(account.channel)
+        if channel is None or uses_secret(channel):
+            self.secrets.delete(account_id)
         self.store.remove_account(account_id)
+
+
+def uses_secret(channel: Channel) -> bool:
+    """Whether accounts of ``channel`` keep a secret in the keyring (a token, a password...)."""
+    return channel.browser_sign_in or any(f.secret for f in channel.fields)
+
+
+def _refuse_secret_settings(channel: Channel, settings: Mapping[str, Any]) -> None:
+    secret_fields = sorted({f.name for f in channel.fields if f.secret} & settings.keys())
+    if secret_fields:
+        raise InputError(
+            f"{', '.join(secret_fields)} is a secret and is never stored as a setting: give "
+            f"it as the account's secret (on the command line: --secret-stdin or "
+            f"--secret-env), so it goes to the keyring."
+        )

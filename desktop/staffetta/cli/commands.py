@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from staffetta.cli import output
+from staffetta.core.channel import Authorization
 from staffetta.core.errors import InputError
 from staffetta.core.model import State
 from staffetta.core.postfile import read_post_file
@@ -220,17 +221,14 @@ def cmd_accounts_test(args: argparse.Namespace) -> int:
     runtime = Runtime.open()
     try:
         account = runtime.account(args.account)
-        channel = runtime.channel_for(account)
-        secret = runtime.secrets.get(account.id) if any(f.secret for f in channel.fields) else None
+        label = runtime.channel_for(account).label
 
-        async def test() -> tuple[str, dict[str, Any]]:
+        async def test() -> str:
             async with new_http_client() as http:
-                handle = await channel.verify(http, account, secret)
-                return handle, await channel.refresh_settings(http, account)
+                return await runtime.verify_account(http, account.id)
 
-        handle, refreshed = asyncio.run(test())
-        runtime.store.update_account(account.id, settings={**account.settings, **refreshed})
-        print(f"{account.id}: OK — {channel.label} {handle}")
+        handle = asyncio.run(test())
+        print(f"{account.id}: OK — {label} {handle}")
         return EXIT_OK
     finally:
         runtime.close()
@@ -242,20 +240,16 @@ def cmd_accounts_reconnect(args: argparse.Namespace) -> int:
         account = runtime.account(args.account)
         channel = runtime.channel_for(account)
 
-        async def reconnect() -> tuple[str | None, dict[str, Any]]:
+        async def reconnect() -> None:
             async with new_http_client() as http:
-                secret, settings = _read_secret(args), dict(account.settings)
+                credentials: str | Authorization | None = _read_secret(args)
                 if args.browser:
-                    authorization = await channel.authorize(http, settings, webbrowser.open)
-                    secret, settings = authorization.secret, {**settings, **authorization.settings}
-                await channel.verify(http, account, secret)
-                return secret, settings
+                    credentials = await channel.authorize(
+                        http, dict(account.settings), webbrowser.open
+                    )
+                await runtime.reconnect(http, account.id, credentials)
 
-        secret, settings = asyncio.run(reconnect())
-        if secret:
-            runtime.secrets.set(account.id, secret)
-        runtime.store.update_account(account.id, settings=settings)
-        runtime.store.resume_account(account.id)
+        asyncio.run(reconnect())
         print(f"{account.id}: reconnected; its waiting posts are queued again.")
         return EXIT_OK
     finally:
@@ -319,16 +313,16 @@ def cmd_preview(args: argparse.Namespace) -> int:
         previews = []
         for account_id in _account_ids(runtime, args.to):
             account = runtime.account(account_id)
-            previews.append((account, runtime.channel_for(account).preview(post, account)))
+            channel = runtime.channel_for(account)
+            preview = channel.preview(post, account)
+            suggested = output.suggested_split(channel, post, account, preview)
+            previews.append((account, preview, suggested))
         if args.json:
-            print(
-                json.dumps(
-                    [output.preview_json(a, p) for a, p in previews], indent=2, ensure_ascii=False
-                )
-            )
+            found = [output.preview_json(a, p, s) for a, p, s in previews]
+            print(json.dumps(found, indent=2, ensure_ascii=False))
         else:
-            for account, preview in previews:
-                print(output.preview_text(account, preview))
+            for account, preview, suggested in previews:
+                print(output.preview_text(account, preview, suggested))
         return EXIT_OK
     finally:
         runtime.close()
