@@ -71,7 +71,7 @@ async def publish_parts(
             return PublishResult(status["id"], status["url"])
         done.append(status)
         # Durable before the next part starts; the time is when that part is first tried.
-        await ctx.save_checkpoint({"parts": done, "part_started_at": ctx.clock.now()})
+        await ctx.save_checkpoint({"parts": list(done), "part_started_at": ctx.clock.now()})
     return PublishResult(done[0]["id"], done[0]["url"])
 
 
@@ -152,11 +152,11 @@ async def reconcile_parts(ctx: DeliveryContext, base: str, parts: Sequence[str])
         )
     done.append(found)
     if len(done) == len(parts):
-        await ctx.save_checkpoint({"parts": done, "part_started_at": now})
+        await ctx.save_checkpoint({"parts": list(done), "part_started_at": now})
         return Reconciled(
             Outcome.SENT, done[0]["id"], done[0]["url"], f"{what} was found on the account."
         )
-    await ctx.save_checkpoint({"parts": done, "part_started_at": now})
+    await ctx.save_checkpoint({"parts": list(done), "part_started_at": now})
     return Reconciled(
         Outcome.NOT_SENT,
         evidence=f"{what} was found on the account; the rest of the thread follows it.",

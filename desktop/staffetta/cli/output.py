@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from staffetta.core.channel import Preview
+from staffetta.core.channel import Channel, Fix, Preview
 from staffetta.core.engine import DELIVERY, PLATFORM_DOWN, PLATFORM_UP, EngineEvent
-from staffetta.core.model import Account, Delivery, State
+from staffetta.core.model import Account, Delivery, Post, State
 from staffetta.runtime import Runtime
 
 _FINISHED = (State.SENT, State.CANCELLED)
@@ -148,25 +149,38 @@ def _excerpt(text: str) -> str:
     return " ".join(text.split())[:60]
 
 
-def preview_json(account: Account, preview: Preview) -> dict[str, Any]:
-    return {
+@dataclass(frozen=True, slots=True)
+class Split:
+    """The thread the "split" fix would make: the text with its ``---`` lines, and its preview."""
+
+    text: str
+    preview: Preview
+
+
+def suggested_split(
+    channel: Channel, post: Post, account: Account, preview: Preview
+) -> Split | None:
+    """What the preview's "split" fix would make of this account's text; None if it offers none."""
+    if not channel.supports_threads or not any(p.fix is Fix.SPLIT for p in preview.problems):
+        return None
+    text = channel.thread_text(post, account)
+    split = replace(post, overrides={**post.overrides, account.id: text})
+    return Split(text, channel.preview(split, account))
+
+
+def preview_json(
+    account: Account, preview: Preview, suggested: Split | None = None
+) -> dict[str, Any]:
+    """One account's preview; ``suggested``: the thread the "split" fix would make, if any."""
+    found: dict[str, Any] = {
         "account": account.id,
         "channel": preview.channel,
         "handle": preview.handle,
         "count": preview.count,
         "limit": preview.limit,
         "unit": preview.unit,
-        "parts": [
-            {
-                "text": part.text,
-                "count": part.count,
-                "entities": [
-                    {"start": s.start, "end": s.end, "kind": s.kind.value, "value": s.value}
-                    for s in part.spans
-                ],
-            }
-            for part in preview.parts
-        ],
+        "thread": len(preview.parts) > 1,
+        "parts": _parts_json(preview),
         "problems": [
             {
                 "code": p.code,
@@ -179,24 +193,77 @@ def preview_json(account: Account, preview: Preview) -> dict[str, Any]:
         "title": preview.title or None,
         "images": [{"path": i.path, "alt": i.alt} for i in preview.images],
     }
+    if suggested is not None:
+        found["suggested_split"] = {
+            "text": suggested.text,
+            "parts": _parts_json(suggested.preview),
+        }
+    return found
 
 
-def preview_text(account: Account, preview: Preview) -> str:
-    limit = f" / {preview.limit}" if preview.limit else ""
-    lines = [
-        f"── {account.id} · {preview.channel} {preview.handle}: "
-        f"{preview.count}{limit} {preview.unit}"
+def _parts_json(preview: Preview) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": number,
+            "text": part.text,
+            "count": part.count,
+            "fits": not preview.limit or part.count <= preview.limit,
+            "entities": [
+                {"start": s.start, "end": s.end, "kind": s.kind.value, "value": s.value}
+                for s in part.spans
+            ],
+        }
+        for number, part in enumerate(preview.parts, 1)
     ]
+
+
+def preview_text(account: Account, preview: Preview, suggested: Split | None = None) -> str:
+    """One account's preview as lines: the count (per part for a thread), problems, and the
+    thread the "split" fix would make (``suggested``)."""
+    limit = f" / {preview.limit}" if preview.limit else ""
+    head = f"── {account.id} · {preview.channel} {preview.handle}: "
     if len(preview.parts) > 1:
-        for number, part in enumerate(preview.parts, 1):
-            lines.append(
-                f"  part {number}/{len(preview.parts)} ({part.count}{limit}): {_excerpt(part.text)}"
-            )
+        lines = [head + _thread_summary(preview)]
+        lines += _part_lines(preview, "  ")
+    else:
+        lines = [head + f"{preview.count}{limit} {preview.unit}"]
     for problem in preview.problems:
         marker = "✖" if problem.blocking else "!"
         fix = f" [fix: {problem.fix.value}]" if problem.fix else ""
         lines.append(f"  {marker} {problem.message}{fix}")
+    if suggested is not None:
+        lines.append(f"  ↳ split: {_thread_summary(suggested.preview)}")
+        lines += _part_lines(suggested.preview, "      ")
+        lines.append(
+            "    To post it so, put a line with only '---' at each split point "
+            "(in the body, or in this account's text under 'overrides:')."
+        )
     return "\n".join(lines)
+
+
+def _thread_summary(preview: Preview) -> str:
+    """``thread of 3 — 1/3 480 / 500, 2/3 312 / 500, 3/3 120 / 500 characters``."""
+    total = len(preview.parts)
+    limit = f" / {preview.limit}" if preview.limit else ""
+    counts = ", ".join(
+        f"{number}/{total} {part.count}{limit}" for number, part in enumerate(preview.parts, 1)
+    )
+    return f"thread of {total} — {counts} {preview.unit}"
+
+
+def _part_lines(preview: Preview, indent: str) -> list[str]:
+    total = len(preview.parts)
+    lines = []
+    for number, part in enumerate(preview.parts, 1):
+        over = " ✖ over" if preview.limit and part.count > preview.limit else ""
+        lines.append(f"{indent}{number}/{total}{over}: {_ends(part.text)}")
+    return lines
+
+
+def _ends(text: str) -> str:
+    """How a part starts and ends, on one line: where the split points are."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 72 else f"{flat[:48]} … {flat[-20:]}"
 
 
 class Progress:
