@@ -197,6 +197,11 @@ class Platform(abc.ABC):
         """Media received (sizes, hashes, alt text), oldest first; none by default."""
         return []
 
+    def loggable_path(self, path: str) -> str:
+        """``path`` as the request log may keep it: platforms whose URLs carry a credential
+        (Telegram's ``/bot<token>/``, Discord's webhook token) blank it here."""
+        return path
+
     def configure(self, options: Mapping[str, Any]) -> None:
         """Apply options; unknown names raise ``ValueError``."""
         if options:

@@ -313,7 +313,8 @@ class SandboxServer:
     ) -> Outcome:
         inst = self._instance(name)
         now = self.now()
-        entry: dict[str, Any] = {"method": method, "path": path, "time": now, "status": None}
+        logged = inst.platform.loggable_path(path)
+        entry: dict[str, Any] = {"method": method, "path": logged, "time": now, "status": None}
         if "idempotency-key" in headers:
             entry["idempotency_key"] = headers["idempotency-key"]
         with self._lock:
