@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
 
+from staffetta.core.paths import Paths
 from staffetta.runtime import Runtime
 from staffetta.ui.bridge import EngineBridge
 
@@ -27,4 +28,9 @@ class AppContext:
     @staticmethod
     def settings_at(runtime: Runtime) -> QSettings:
         """Preferences as an INI file in the config folder, so ``STAFFETTA_HOME`` isolates them."""
-        return QSettings(str(runtime.paths.config / "settings.ini"), QSettings.Format.IniFormat)
+        return AppContext.settings_in(runtime.paths)
+
+    @staticmethod
+    def settings_in(paths: Paths) -> QSettings:
+        """The same preferences before any runtime is open (the language of start-up errors)."""
+        return QSettings(str(paths.config / "settings.ini"), QSettings.Format.IniFormat)
