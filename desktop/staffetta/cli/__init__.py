@@ -74,7 +74,19 @@ def _start_window(parser: argparse.ArgumentParser, quit_after_startup: bool) -> 
             file=sys.stderr,
         )
         return EXIT_OK
-    app = importlib.import_module("staffetta.ui.app")
+    try:
+        app = importlib.import_module("staffetta.ui.app")
+    except ImportError as exc:
+        if not (exc.name or "").startswith(("PySide6", "shiboken6")):
+            raise
+        print(
+            f"staffetta: the desktop window needs Qt for Python (PySide6), which could not be "
+            f"loaded ({exc}).\nInstall it with:  pip install 'staffetta[gui]'\n"
+            "On Linux it also needs the system's X11/Wayland libraries (e.g. libegl1, "
+            "libxkbcommon-x11-0, libxcb-cursor0). Every command works without it: staffetta --help",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     code: int = app.main(quit_after_startup=quit_after_startup)
     return code
 

@@ -1,0 +1,260 @@
+"""Starting and stopping the desktop app.
+
+``main()`` is what ``staffetta`` (no sub-command) runs: it sets up Qt (names, desktop file, icon,
+translations), opens the outbox for the window's reads and starts the engine bridge, then shows the
+window with its tray, notifications and network watch (:class:`Shell`). A database it cannot use
+or a missing keyring is explained in a message box and the app exits 1 without touching any data.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from staffetta import APP_ID, __version__
+from staffetta.core.errors import SecretStoreError, StaffettaError
+from staffetta.core.paths import APP_AUTHOR, APP_NAME, Paths
+from staffetta.core.retry import RetryPolicy
+from staffetta.core.secrets import SecretStore
+from staffetta.runtime import Runtime
+from staffetta.ui.bridge import EngineBridge
+from staffetta.ui.context import AppContext
+from staffetta.ui.i18n import chosen_language, install_translators, resolve_language
+from staffetta.ui.icons import app_icon
+from staffetta.ui.main_window import MainWindow
+from staffetta.ui.network import NetworkMonitor
+from staffetta.ui.notifications import Notifier
+from staffetta.ui.settings_dialog import Preferences
+from staffetta.ui.tray import Tray, TrayState
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+class StartupError(Exception):
+    """Why the app cannot start, as a headline and the details; nothing was changed."""
+
+    def __init__(self, headline: str, details: str) -> None:
+        super().__init__(f"{headline}\n{details}")
+        self.headline = headline
+        self.details = details
+
+
+def open_context(
+    paths: Paths,
+    secrets: SecretStore,
+    *,
+    policy: RetryPolicy | None = None,
+    settings: QSettings | None = None,
+) -> AppContext:
+    """Open the window's read-only use of the outbox and start the engine bridge.
+
+    Raises :class:`StartupError` (database damaged or from a newer version, no keyring while
+    accounts need one); the data is left exactly as it was.
+    """
+    try:
+        runtime = Runtime.open(paths, secrets=secrets, policy=policy)
+    except (StaffettaError, OSError) as exc:
+        raise StartupError(
+            QCoreApplication.translate(
+                "Startup", "Staffetta cannot open your outbox. Nothing in it was changed."
+            ),
+            str(exc),
+        ) from exc
+    try:
+        _check_keyring(runtime)
+        bridge = EngineBridge(paths, secrets, policy=policy)
+        bridge.start()
+    except SecretStoreError as exc:
+        runtime.close()
+        raise StartupError(
+            QCoreApplication.translate(
+                "Startup",
+                "Staffetta needs the system keyring, where your account passwords are kept.",
+            ),
+            str(exc),
+        ) from exc
+    except (StaffettaError, OSError) as exc:
+        runtime.close()
+        raise StartupError(
+            QCoreApplication.translate(
+                "Startup", "Staffetta cannot start its delivery engine. Nothing was changed."
+            ),
+            str(exc),
+        ) from exc
+    return AppContext(runtime, bridge, settings or AppContext.settings_at(runtime))
+
+
+def _check_keyring(runtime: Runtime) -> None:
+    """With accounts whose credentials live in the keyring, make sure it can be read now rather
+    than failing delivery after delivery."""
+    for account in runtime.store.accounts():
+        channel = runtime.channels.get(account.channel)
+        if channel is not None and any(f.secret for f in channel.fields):
+            runtime.secrets.check()
+            return
+
+
+def close_context(ctx: AppContext) -> None:
+    ctx.bridge.stop()
+    ctx.runtime.close()
+    ctx.settings.sync()
+
+
+class Shell(QObject):
+    """The running app: window, tray, notifications and network watch, wired together.
+
+    ``quit()`` really quits: the window closes, the engine stops (an attempt in flight is left to
+    its lease), and ``finished`` fires. Closing the window with a tray available only hides it.
+    """
+
+    finished = Signal()
+
+    def __init__(
+        self, ctx: AppContext, *, tray_available: bool | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._prefs = Preferences(ctx.settings)
+        self.quitting = False
+        self.window = MainWindow(ctx)
+        self.tray = Tray(ctx, available=tray_available, parent=self)
+        self.window.tray_available = self.tray.available
+        self.notifier = Notifier(ctx, show=self._show_notification, parent=self)
+        self.network = NetworkMonitor(ctx.bridge, self)
+
+        self.window.quitRequested.connect(self.quit)
+        self.window.hiddenToTray.connect(self._on_hidden_to_tray)
+        self.tray.quitRequested.connect(self.quit)
+        self.tray.openRequested.connect(self.window.bring_to_front)
+        self.tray.newPostRequested.connect(self._new_post_from_tray)
+        self.tray.summaryChanged.connect(self._on_summary)
+        self._on_summary(self.tray.summary)
+
+    def show(self) -> None:
+        self.window.show()
+        # Loading the reachability backend talks to the system (D-Bus on Linux): after the window.
+        QTimer.singleShot(0, self.network.start)
+
+    def quit(self) -> None:
+        if self.quitting:
+            return
+        self.quitting = True
+        if self.window.isVisible():
+            self.window.save_state()
+        self.window.prepare_quit()
+        self.window.close()
+        self.tray.hide()
+        self.ctx.bridge.stop()
+        self.finished.emit()
+
+    def _new_post_from_tray(self) -> None:
+        self.window.bring_to_front()
+        self.window.new_post()
+
+    def _show_notification(self, title: str, message: str) -> None:
+        if self.tray.available:
+            self.tray.show_message(title, message)
+        else:
+            self.window.statusBar().showMessage(f"{title} — {message}", 15_000)
+
+    def _on_hidden_to_tray(self) -> None:
+        if self._prefs.close_explained:
+            return
+        self._prefs.close_explained = True
+        self.notifier.notify(
+            self.tr("Staffetta is still running"),
+            self.tr(
+                "Your posts keep going out from here. To stop Staffetta, choose Quit in this "
+                "icon's menu. You can change this in Settings."
+            ),
+        )
+
+    def _on_summary(self, summary: object) -> None:
+        needs = 0
+        if getattr(summary, "state", None) is TrayState.NEEDS_YOU:
+            needs = int(getattr(summary, "needs_you", 0)) + int(
+                getattr(summary, "paused_accounts", 0)
+            )
+        self.window.set_badge("outbox", needs)
+
+
+def _application(argv: Sequence[str] | None) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    QCoreApplication.setApplicationName(APP_NAME)
+    QCoreApplication.setOrganizationName(APP_AUTHOR)
+    QCoreApplication.setApplicationVersion(__version__)
+    app = QApplication([sys.argv[0] if sys.argv else "staffetta", *(argv or [])])
+    QApplication.setDesktopFileName(APP_ID)
+    return app
+
+
+def _no_display() -> bool:
+    """On Linux/BSD without X11, Wayland or an explicit platform, Qt would abort."""
+    if sys.platform in ("win32", "darwin"):
+        return False
+    return not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
+def _report(error: StartupError, *, interactive: bool) -> None:
+    print(f"staffetta: {error.headline}\n{error.details}", file=sys.stderr)
+    if interactive:
+        box = QMessageBox(QMessageBox.Icon.Critical, "Staffetta", error.headline)
+        box.setInformativeText(error.details)
+        box.setStandardButtons(QMessageBox.StandardButton.Close)
+        box.setWindowIcon(app_icon())
+        box.exec()
+
+
+def _quit_when_idle(app: QApplication, shell: Shell) -> None:
+    """Run once the queued start-up work is done: one more pass of events, then quit."""
+    app.processEvents()
+    QTimer.singleShot(0, shell.quit)
+
+
+def main(argv: Sequence[str] | None = None, *, quit_after_startup: bool = False) -> int:
+    """Run the desktop app until the user quits; returns the process exit code.
+
+    With ``quit_after_startup`` the window opens, the event loop runs until it is idle, and the
+    app stops cleanly and returns 0 (a smoke test for packages, and the startup benchmark).
+    """
+    if _no_display():
+        print(
+            "staffetta: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set). Start "
+            "Staffetta from your desktop session, or use its commands: staffetta --help",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    app = _application(argv)
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)  # the tray keeps delivering; Shell.quit() quits
+    paths = Paths.default()
+    settings = AppContext.settings_in(paths)
+    translators = install_translators(app, resolve_language(chosen_language(settings)))
+    try:
+        ctx = open_context(paths, SecretStore(), settings=settings)
+    except StartupError as error:
+        _report(error, interactive=not quit_after_startup)
+        return EXIT_ERROR
+    shell = Shell(ctx)
+    shell.finished.connect(app.quit)
+    try:
+        shell.show()
+        if quit_after_startup:
+            QTimer.singleShot(0, lambda: _quit_when_idle(app, shell))
+        code = app.exec()
+    finally:
+        shell.quit()
+        close_context(ctx)
+        for translator in translators:
+            app.removeTranslator(translator)
+    log.debug("the app exited with %s", code)
+    return code

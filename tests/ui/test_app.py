@@ -1,0 +1,133 @@
+"""Starting the app: the smoke flag, start-up errors a user can act on, and quitting cleanly."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from staffetta.core.paths import Paths
+from staffetta.core.schema import SCHEMA_VERSION
+from staffetta.core.secrets import SecretStore
+from staffetta.core.store import Store
+from staffetta.ui.app import Shell, StartupError, _report, close_context, open_context
+from staffetta.ui.context import AppContext
+
+TIMEOUT = 60
+
+# Qt's offscreen platform warns that it cannot pass size hints to a (non-existent) window manager.
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFETTA_")}
+    env.update(STAFFETTA_HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONUTF8="1", **extra)
+    return env
+
+
+def _run(args: list[str], home: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, env=_env(home, **extra), capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+
+
+STAFFETTA = [sys.executable, "-c", "import sys; from staffetta.cli import main; sys.exit(main())"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [STAFFETTA, [sys.executable, "-m", "staffetta"]],
+    ids=["staffetta", "python -m staffetta"],
+)
+def test_quit_after_startup_opens_the_window_and_exits_0(command: list[str], home: Path) -> None:
+    result = _run([*command, "--quit-after-startup"], home)
+    assert result.returncode == 0, result.stderr
+    # The window really opened: it saved its geometry when it closed.
+    settings = (home / "config" / "settings.ini").read_text(encoding="utf-8")
+    assert "geometry=@ByteArray(" in settings
+    assert (home / "data" / "outbox.sqlite3").exists()
+
+
+def test_a_database_from_a_newer_staffetta_is_explained_and_left_alone(home: Path) -> None:
+    store = Store.open(Paths.under(home).database)
+    store.close()
+    database = Paths.under(home).database
+    conn = sqlite3.connect(database)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.close()
+    before = database.read_bytes()
+
+    result = _run([*STAFFETTA, "--quit-after-startup"], home)
+
+    assert result.returncode == 1
+    assert "cannot open your outbox" in result.stderr
+    assert "newer" in result.stderr
+    assert database.read_bytes() == before
+
+
+def test_without_pyside6_the_cli_says_how_to_install_the_window(home: Path) -> None:
+    blocked = (
+        "import sys; sys.modules['PySide6'] = None; "
+        "from staffetta.cli import main; sys.exit(main([]))"
+    )
+    result = _run([sys.executable, "-c", blocked], home)
+    assert result.returncode == 1
+    assert "pip install 'staffetta[gui]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_no_keyring_with_accounts_that_need_one_is_a_clear_startup_error(
+    home: Path, tmp_path: Path, secrets: SecretStore, qtbot: QtBot
+) -> None:
+    # An account whose token lives in the keyring, then a machine where no keyring works
+    # (the test suite points ``keyring`` at its fail backend).
+    store = Store.open(Paths.under(home).database)
+    store.add_account("mastodon", "Social", {"instance_url": "https://social.example"})
+    store.close()
+    with pytest.raises(StartupError) as caught:
+        open_context(Paths.under(home), SecretStore())
+    assert "keyring" in caught.value.headline
+    assert "Nothing was saved" in caught.value.details or "install" in caught.value.details
+
+
+def test_a_startup_error_is_shown_in_a_message_box(qtbot: QtBot) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def read_and_close() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        seen.append((box.text(), box.informativeText()))
+        box.close()
+
+    QTimer.singleShot(0, read_and_close)
+    _report(
+        StartupError("Staffetta cannot open your outbox.", "The file is damaged."), interactive=True
+    )
+    assert seen == [("Staffetta cannot open your outbox.", "The file is damaged.")]
+
+
+@pytest.fixture
+def ctx(home: Path, secrets: SecretStore, qtbot: QtBot) -> Iterator[AppContext]:
+    context = open_context(Paths.under(home), secrets)
+    yield context
+    close_context(context)
+
+
+def test_quit_stops_the_engine_and_finishes(ctx: AppContext, qtbot: QtBot) -> None:
+    shell = Shell(ctx, tray_available=False)
+    qtbot.addWidget(shell.window)
+    shell.show()
+    qtbot.waitExposed(shell.window)
+    assert ctx.bridge.running
+    with qtbot.waitSignal(shell.finished):
+        shell.window.quit_action.trigger()
+    assert not ctx.bridge.running
+    assert not shell.window.isVisible()
