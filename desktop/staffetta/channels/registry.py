@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from staffetta.channels.mastodon import MastodonChannel
 from staffetta.channels.static_site import StaticSiteChannel
+from staffetta.channels.telegram import TelegramChannel
 from staffetta.core.channel import Channel
 
-CHANNEL_CLASSES: tuple[type[Channel], ...] = (StaticSiteChannel, MastodonChannel)
+CHANNEL_CLASSES: tuple[type[Channel], ...] = (
+    StaticSiteChannel,
+    MastodonChannel,
+    TelegramChannel,
+)
 
 
 def load_channels() -> dict[str, Channel]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from staffetta.sandbox.mastodon import MastodonPlatform
 from staffetta.sandbox.platform import Platform
+from staffetta.sandbox.telegram import TelegramPlatform
 
-PLATFORM_TYPES: tuple[type[Platform], ...] = (MastodonPlatform,)
+PLATFORM_TYPES: tuple[type[Platform], ...] = (
+    MastodonPlatform,
+    TelegramPlatform,
+)
 
 
 def platform_type(instance: str) -> type[Platform]:
