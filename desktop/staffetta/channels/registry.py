@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from staffetta.channels.discord import DiscordChannel
 from staffetta.channels.mastodon import MastodonChannel
 from staffetta.channels.static_site import StaticSiteChannel
 from staffetta.channels.telegram import TelegramChannel
@@ -11,6 +12,7 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     StaticSiteChannel,
     MastodonChannel,
     TelegramChannel,
+    DiscordChannel,
 )
 
 
