@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from staffetta.cli import output
 from staffetta.core.engine import DELIVERY, PLATFORM_DOWN, PLATFORM_UP, EngineEvent
-from staffetta.core.model import Image, Post, State
+from staffetta.core.model import Account, Image, Post, State
 from staffetta.core.paths import Paths
 from staffetta.core.retry import RetryPolicy
 from staffetta.core.secrets import MemoryKeyring, SecretStore
@@ -77,7 +79,7 @@ async def _demo(home: Path, outage: float) -> int:
         Paths.under(home), secrets=SecretStore(MemoryKeyring()), policy=DEMO_POLICY
     )
     try:
-        with SandboxServer(platforms=["mastodon"]) as sandbox:
+        with SandboxServer(platforms=["mastodon", *CHAT_PLATFORMS]) as sandbox:
             return await _demo_flow(runtime, sandbox, home, outage, started)
     finally:
         runtime.close()
@@ -106,6 +108,8 @@ async def _demo_flow(
             f"Connected {blog.id} (static site → {site}) and {social.id} "
             f"({social.settings.get('handle')}, a sandbox Mastodon on 127.0.0.1)",
         )
+        chats = await _connect_chats(runtime, http, sandbox)
+        _say(started, "Connected " + ", ".join(f"{a.id} ({a.name})" for a in chats))
 
         sandbox.set_fault("mastodon", "down")
         _say(started, "Mastodon goes DOWN — connections refused, like Facebook on 4 October 2021.")
@@ -122,8 +126,9 @@ async def _demo_flow(
             Post(title="Third", body="Strict order per account: this one goes out last."),
         ]
         for post in posts:
-            post_id = runtime.queue(post, [blog.id, social.id])
-            _say(started, f"Queued post {post_id} for {blog.id} and {social.id}")
+            targets = [blog.id, social.id, *(a.id for a in chats)]
+            post_id = runtime.queue(post, targets)
+            _say(started, f"Queued post {post_id} for {', '.join(targets)}")
 
         all_final = asyncio.Event()
 
@@ -152,6 +157,8 @@ async def _demo_flow(
         f"Statuses on the sandbox Mastodon: {len(sandbox.posts('mastodon'))} "
         f"(exactly one per post — no duplicates)"
     )
+    for name in CHAT_PLATFORMS:
+        print(f"Messages on the sandbox {name.capitalize()}: {_messages(sandbox, name)}")
     print(f"The demo's outbox stays in {home}; look at it with:")
     print(f"  STAFFETTA_HOME={home} staffetta status --all")
     left = [d for d in runtime.store.deliveries() if d.state is not State.SENT]
@@ -192,3 +199,36 @@ def _sample_image(home: Path) -> Path:
     picture.paste((240, 120, 20), (220, 80, 420, 280))
     picture.save(path)
     return path
+
+
+# --- chat channels (Telegram bot, Discord webhook) ------------------------------------------------
+
+CHAT_PLATFORMS = ("telegram", "discord")
+
+
+async def _connect_chats(
+    runtime: Runtime, http: httpx.AsyncClient, sandbox: SandboxServer
+) -> list[Account]:
+    """A bot administering the sandbox Telegram channel and a sandbox Discord webhook."""
+    telegram = await runtime.connect(
+        http,
+        "telegram",
+        "Telegram (sandbox)",
+        {"channel": "@staffetta_sandbox", "api_url": sandbox.platform_url("telegram")},
+        sandbox.issue_token("telegram", "demo"),
+    )
+    server = sandbox.platform_url("discord")
+    discord = await runtime.connect(
+        http,
+        "discord",
+        "Discord (sandbox)",
+        {"server": server},
+        f"{server}/api/webhooks/{sandbox.issue_token('discord', 'demo')}",
+    )
+    return [telegram, discord]
+
+
+def _messages(sandbox: SandboxServer, name: str) -> int:
+    """Messages the platform shows for the demo's posts (a Telegram album is one post)."""
+    posts = sandbox.posts(name)
+    return len({str(p.get("media_group_id") or p.get("message_id") or p.get("id")) for p in posts})
