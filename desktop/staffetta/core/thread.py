@@ -117,15 +117,25 @@ _WORD, _SENTENCE, _PARAGRAPH = 1, 2, 3
 # Whitespace the way ``str.strip``/``str.isspace`` see it, so the parts' trimming agrees with the
 # gaps found here.
 _GAP = re.compile(r"\s+")
-# Sentence-final punctuation (Latin, Arabic, Urdu, Devanagari, CJK) optionally followed by
-# closing quotes and brackets, at the end of the text before a gap.
-_SENTENCE_END = regex.compile(
-    r"[.!?\u2026\u203c\u2047-\u2049\u061f\u06d4\u0964\u0965\u3002\uff01"
-    r"\uff1f\uff61][\p{Pf}\p{Pe}\"']*\Z"
+# Sentence-final punctuation (Latin, Arabic, Urdu, Devanagari, CJK), before closing quotes and
+# brackets, at the end of the text before a gap.
+_TERMINALS = frozenset(
+    ".!?\u2026\u203c\u2047\u2048\u2049\u061f\u06d4\u0964\u0965\u3002\uff01\uff1f\uff61"
 )
+_CLOSERS = frozenset("\"')]}\u00bb\u201d\u2019\u203a\u300d\u300f\uff09\u3015\u3011")
 # Scripts written without spaces end sentences with full-width punctuation and go straight on:
 # a boundary with no gap.
 _CJK_SENTENCE = regex.compile(r"[\u3002\uff01\uff1f\uff61][\p{Pf}\p{Pe}]*(?=\S)")
+# The only grapheme clusters that span whitespace, besides CR LF (which no gap splits): a mark
+# joining the space before it (" \u0301") and a prefix joining the space after it ("\u0600 ").
+# Control characters (tab, line ends) join nothing.
+_JOINED_AFTER_SPACE = regex.compile(
+    r"(?<=[^\S\p{Cc}\p{Zl}\p{Zp}])[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=SpacingMark}"
+    r"\p{Grapheme_Cluster_Break=ZWJ}]"
+)
+_PREPEND_BEFORE_SPACE = regex.compile(
+    r"\p{Grapheme_Cluster_Break=Prepend}(?=[^\S\p{Cc}\p{Zl}\p{Zp}])"
+)
 _GRAPHEME = regex.compile(r"\X")
 
 
@@ -177,16 +187,38 @@ def plan_thread(text: str, fits: Callable[[str], bool], *, numbering: bool) -> l
     return parts
 
 
-class _Levels:
-    """The cuts of one segment, with the subsequences of paragraph and sentence strength."""
+class _Segment:
+    """One of the user's parts, with every place it may be split.
 
-    def __init__(self, cuts: list[_Cut]) -> None:
-        self.all = cuts
+    ``joined`` holds the positions next to whitespace that are not grapheme cluster boundaries
+    (a space and the mark after it, a prefix and the space after it): trimming and cutting never
+    stop there.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.all, self.joined = _cuts(text)
         self.by_strength = {
-            strength: [cut for cut in cuts if cut.strength >= strength]
+            strength: [cut for cut in self.all if cut.strength >= strength]
             for strength in (_PARAGRAPH, _SENTENCE, _WORD)
         }
         self.ends = {strength: [c.end for c in sub] for strength, sub in self.by_strength.items()}
+
+    def skip_blank(self, position: int) -> int:
+        """The first position from ``position`` on that is not whitespace to drop."""
+        text, joined = self.text, self.joined
+        while position < len(text) and text[position].isspace() and position + 1 not in joined:
+            position += 1
+        return position
+
+    def part(self, start: int, end: int) -> str:
+        """``text[start:end]`` without the whitespace around it (what ``strip`` would drop, except
+        a space that belongs to a cluster)."""
+        text, joined = self.text, self.joined
+        start = self.skip_blank(start)
+        while end > start and text[end - 1].isspace() and end - 1 not in joined:
+            end -= 1
+        return text[start:end]
 
 
 class _Planner:
@@ -195,7 +227,7 @@ class _Planner:
     def __init__(
         self, segments: Sequence[str], fits: Callable[[str], bool], numbering: bool
     ) -> None:
-        self._segments = [(segment, _Levels(_cuts(segment))) for segment in segments]
+        self._segments = [_Segment(segment) for segment in segments]
         self._fits = fits
         self._numbering = numbering
         # (segment, start) -> the furthest word boundary that fitted there last time: where the
@@ -204,87 +236,104 @@ class _Planner:
 
     def estimate(self) -> int:
         """How many parts there will be, extrapolated from how far the first part reaches."""
-        segment, levels = self._segments[0]
-        start = _skip_gap(segment, 0)
+        segment = self._segments[0]
+        start = segment.skip_blank(0)
         fits_first = functools.partial(self._fits_from, segment, start, 0, 9)
-        _, reach = _choose_end(levels, start, start, fits_first)
+        _, reach = _choose_end(segment, start, start, fits_first)
         self._previous[(0, start)] = reach
         per_part = max(reach - start, 1)
-        return max(2, sum(-(-len(segment) // per_part) for segment, _ in self._segments))
+        return max(2, sum(-(-len(s.text) // per_part) for s in self._segments))
 
     def plan(self, total: int) -> list[str]:
         parts: list[str] = []
-        for number, (segment, levels) in enumerate(self._segments):
-            self._plan_segment(number, segment, levels, total, parts)
+        for number, segment in enumerate(self._segments):
+            self._plan_segment(number, segment, total, parts)
         return parts or [""]
 
-    def _plan_segment(
-        self, number: int, segment: str, levels: _Levels, total: int, parts: list[str]
-    ) -> None:
-        position = _skip_gap(segment, 0)
+    def _plan_segment(self, number: int, segment: _Segment, total: int, parts: list[str]) -> None:
+        position = segment.skip_blank(0)
         length = 0  # how far the previous part could reach: the first guess for this one
-        while position < len(segment):
+        while position < len(segment.text):
             fits_here = functools.partial(self._fits_from, segment, position, len(parts), total)
             target = self._previous.get((number, position), position + length)
-            chosen, reach = _choose_end(levels, position, target, fits_here)
+            chosen, reach = _choose_end(segment, position, target, fits_here)
             if chosen is not None:
                 end, resume = chosen.end, chosen.resume
             else:
                 # Not even the next word fits: cut it between grapheme clusters.
-                words = levels.ends[_WORD]
+                words = segment.ends[_WORD]
                 next_cut = bisect.bisect_right(words, position)
-                word_end = words[next_cut] if next_cut < len(words) else len(segment)
-                end = _hard_cut(segment, position, word_end, fits_here)
-                resume = _skip_gap(segment, end)
-            parts.append(segment[position:end].strip())
+                word_end = words[next_cut] if next_cut < len(words) else len(segment.text)
+                end = _hard_cut(segment.text, position, word_end, fits_here)
+                resume = segment.skip_blank(end)
+            parts.append(segment.part(position, end))
             self._previous[(number, position)] = reach
             length = reach - position
             position = resume
 
-    def _fits_from(self, segment: str, start: int, index: int, total: int, end: int) -> bool:
-        """Whether ``segment[start:end]`` fits as part ``index`` of ``total``."""
-        return self._fits(self._render(segment[start:end].strip(), index, total))
+    def _fits_from(self, segment: _Segment, start: int, index: int, total: int, end: int) -> bool:
+        """Whether the segment from ``start`` to ``end`` fits as part ``index`` of ``total``."""
+        return self._fits(self._render(segment.part(start, end), index, total))
 
     def _render(self, part: str, index: int, total: int) -> str:
         return numbered(part, index, total) if self._numbering and total > 1 else part
 
 
-def _skip_gap(text: str, position: int) -> int:
-    match = _GAP.match(text, position)
-    return match.end() if match else position
+def _cuts(text: str) -> tuple[list[_Cut], set[int]]:
+    """Every place ``text`` may be split, in order, ending with the end of the text; and the
+    positions beside whitespace that are not grapheme cluster boundaries.
 
-
-def _cuts(text: str) -> list[_Cut]:
-    """Every place ``text`` may be split, in order, ending with the end of the text."""
+    One pass over the gaps, with the entities and the rare clusters that span whitespace found
+    beforehand, so it stays cheap on every keystroke.
+    """
     protected = [(span.start, span.end) for span in entities(text)]
-    ascii_only = text.isascii()
-
-    def allowed(end: int, resume: int) -> bool:
-        if _inside(end, protected) or _inside(resume, protected):
-            return False
-        if ascii_only:
-            return True  # only CR LF is a multi-character cluster, and a gap never splits it
-        return _grapheme_boundary(text, end) and _grapheme_boundary(text, resume)
-
+    if text.isascii():
+        joined: set[int] = set()  # only CR LF is a multi-character cluster; no gap splits it
+    else:
+        joined = {m.start() for m in _JOINED_AFTER_SPACE.finditer(text)}
+        joined.update(m.end() for m in _PREPEND_BEFORE_SPACE.finditer(text))
     found: list[_Cut] = []
+    entity = 0
     for match in _GAP.finditer(text):
         end, resume = match.span()
-        if end == 0 or resume == len(text) or not allowed(end, resume):
+        if joined:
+            # Keep a space with the prefix before it or the mark after it.
+            while end < resume and end in joined:
+                end += 1
+            while resume > end and resume in joined:
+                resume -= 1
+            if end in joined or resume in joined:
+                continue
+        if end == 0 or resume == len(text):
             continue
-        if match.group().count("\n") >= 2:
+        while entity < len(protected) and protected[entity][1] <= end:
+            entity += 1
+        if entity < len(protected) and protected[entity][0] < resume:
+            continue  # the gap touches the inside of a link, mention or hashtag
+        gap = match.group()
+        if gap.count("\n") >= 2:
             strength = _PARAGRAPH
-        elif "\n" in match.group() or _SENTENCE_END.search(text, max(0, end - 8), end):
+        elif "\n" in gap or _ends_sentence(text, match.start()):
             strength = _SENTENCE
         else:
             strength = _WORD
         found.append(_Cut(end, resume, strength))
-    if not ascii_only:
+    if not text.isascii():
         for match in _CJK_SENTENCE.finditer(text):
-            if allowed(match.end(), match.end()):
-                found.append(_Cut(match.end(), match.end(), _SENTENCE))
+            at = match.end()
+            if at not in joined and not _inside(at, protected):
+                found.append(_Cut(at, at, _SENTENCE))
         found.sort(key=lambda cut: cut.end)
     found.append(_Cut(len(text), len(text), _PARAGRAPH))
-    return found
+    return found, joined
+
+
+def _ends_sentence(text: str, end: int) -> bool:
+    """Whether ``text[:end]`` ends with sentence-final punctuation (and closing quotes)."""
+    index = end - 1
+    while index > end - 4 and index > 0 and text[index] in _CLOSERS:
+        index -= 1
+    return text[index] in _TERMINALS
 
 
 def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
@@ -299,21 +348,8 @@ def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
     return low < len(spans) and spans[low][0] < position < spans[low][1]
 
 
-def _grapheme_boundary(text: str, position: int) -> bool:
-    """Whether a grapheme cluster boundary lies at ``position``, next to a whitespace character.
-
-    Only positions beside whitespace are asked about, and whitespace takes part in no rule that
-    looks further than its neighbour (regional-indicator pairs, emoji ZWJ sequences, Indic
-    conjuncts), so the cluster starting one character earlier decides.
-    """
-    if position <= 0 or position >= len(text):
-        return True
-    match = _GRAPHEME.match(text, position - 1)
-    return match is None or match.end() == position
-
-
 def _choose_end(
-    levels: _Levels, start: int, target: int, fits: Callable[[int], bool]
+    levels: _Segment, start: int, target: int, fits: Callable[[int], bool]
 ) -> tuple[_Cut | None, int]:
     """The cut that ends the part starting at ``start`` (None when not even one word fits), and
     where the furthest word boundary that fits lies.
