@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from staffetta.channels.bluesky import BlueskyChannel
 from staffetta.channels.discord import DiscordChannel
 from staffetta.channels.mastodon import MastodonChannel
 from staffetta.channels.static_site import StaticSiteChannel
@@ -11,6 +12,7 @@ from staffetta.core.channel import Channel
 CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     StaticSiteChannel,
     MastodonChannel,
+    BlueskyChannel,
     TelegramChannel,
     DiscordChannel,
 )

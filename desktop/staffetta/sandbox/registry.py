@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from staffetta.sandbox.bluesky import BlueskyPlatform
 from staffetta.sandbox.discord import DiscordPlatform
 from staffetta.sandbox.mastodon import MastodonPlatform
 from staffetta.sandbox.platform import Platform
@@ -9,6 +10,7 @@ from staffetta.sandbox.telegram import TelegramPlatform
 
 PLATFORM_TYPES: tuple[type[Platform], ...] = (
     MastodonPlatform,
+    BlueskyPlatform,
     TelegramPlatform,
     DiscordPlatform,
 )
