@@ -30,6 +30,7 @@ from PySide6.QtGui import (
     QImage,
     QKeySequence,
     QShortcut,
+    QTextCursor,
 )
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -285,6 +286,7 @@ class ComposerPage(QWidget):
         self.autosaver.adopt(self.snapshot(), on_disk=on_disk)
         self.body_tabs.setCurrentIndex(0)
         self._on_selection_changed()
+        self.body.moveCursor(QTextCursor.MoveOperation.End)  # carry on where the user stopped
         self.body.setFocus()
 
     def _latest_draft(self) -> Draft | None:
