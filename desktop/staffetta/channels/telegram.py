@@ -132,8 +132,7 @@ class TelegramChannel(Channel):
             max_images=MAX_PHOTOS,
             max_image_bytes=PHOTO_BYTES,
             max_image_pixels=PHOTO_SIDE * PHOTO_SIDE,
-            max_alt_chars=0,
-        )
+        )  # no alt text on Telegram: the default alt limit stays (the text is shared)
 
     def preview(self, post: Post, account: Account) -> Preview:
         text = format_text(post.text_for(account.id))
