@@ -65,6 +65,12 @@ def test_every_earlier_schema_migrates_and_keeps_its_data(tmp_path: Path, versio
             assert delivery.last_attempt_at == 40  # backfilled from the attempt log by 1 -> 2
         assert store.post(7).body == "old post"
         assert store.post(7).thread_numbering is True  # the 2 -> 3 default
+        # 3 -> 4: posts written before the search index existed are found, and a change to an
+        # old delivery moves the outbox tick.
+        assert [p.id for p in store.post_page(search="old")] == [7]
+        tick = store.outbox_tick()
+        store.cancel(3)
+        assert [d.id for d in store.changed_deliveries(tick)] == [3]
     assert store.endpoints() == []
     store.close()
 

@@ -92,6 +92,46 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE posts ADD COLUMN thread_numbering INTEGER NOT NULL DEFAULT 1;
     """,
+    # 3 -> 4: what the outbox window needs to stay smooth with 100,000 posts.
+    # - posts_fts: full-text search over title and body (external content, kept by triggers, so
+    #   every writer, GUI or CLI, keeps it right); prefix indexes make search-as-you-type cheap.
+    # - outbox_clock + deliveries.tick: every change a user can see bumps one counter, so a view
+    #   asks "what changed since tick N" instead of re-reading every row. Writers are serialised
+    #   (BEGIN IMMEDIATE), so ticks are in commit order and no change is ever missed; no wall
+    #   clock is involved.
+    # - deliveries_by_state: "how many are waiting per account" and the engine's look-ups by
+    #   state read only the matching rows.
+    """
+    CREATE VIRTUAL TABLE posts_fts USING fts5(
+        title, body, content='posts', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2', prefix='2 3'
+    );
+    INSERT INTO posts_fts(posts_fts) VALUES ('rebuild');
+    CREATE TRIGGER posts_fts_insert AFTER INSERT ON posts BEGIN
+        INSERT INTO posts_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
+    END;
+    CREATE TRIGGER posts_fts_delete AFTER DELETE ON posts BEGIN
+        INSERT INTO posts_fts(posts_fts, rowid, title, body)
+        VALUES ('delete', old.id, old.title, old.body);
+    END;
+    CREATE TRIGGER posts_fts_update AFTER UPDATE OF title, body ON posts BEGIN
+        INSERT INTO posts_fts(posts_fts, rowid, title, body)
+        VALUES ('delete', old.id, old.title, old.body);
+        INSERT INTO posts_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
+    END;
+    CREATE TABLE outbox_clock (id INTEGER PRIMARY KEY CHECK (id = 1), tick INTEGER NOT NULL);
+    INSERT INTO outbox_clock (id, tick) VALUES (1, 0);
+    ALTER TABLE deliveries ADD COLUMN tick INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX deliveries_by_tick ON deliveries(tick);
+    CREATE INDEX deliveries_by_state ON deliveries(state, account_id);
+    CREATE TRIGGER deliveries_tick
+    AFTER UPDATE OF state, next_attempt_at, last_error, remote_url, attempts ON deliveries
+    BEGIN
+        UPDATE outbox_clock SET tick = tick + 1 WHERE id = 1;
+        UPDATE deliveries SET tick = (SELECT tick FROM outbox_clock WHERE id = 1)
+        WHERE id = new.id;
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import socket
 import sqlite3
@@ -30,6 +31,18 @@ from staffetta.core.schema import MIGRATIONS, SCHEMA_VERSION
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _BLOCKING = tuple(s.value for s in BLOCKING_STATES)
 _BLOCKING_SQL = ",".join("?" * len(_BLOCKING))
+# Deliveries still on their way, as "posts waiting" counts them (scheduled ones are not late).
+_PENDING = tuple(s.value for s in BLOCKING_STATES if s is not State.SCHEDULED)
+_PENDING_SQL = ",".join("?" * len(_PENDING))
+EXCERPT_CHARS = 400  # of a post's body, enough for a list row's first lines
+_NO_ID_ABOVE = 2**63 - 1
+# What the full-text index counts as a word (unicode61: letters, digits; ``_`` separates).
+_WORD = re.compile(r"[^\W_]+")
+# In DeliverySummary's field order (``_delivery_summary`` reads them by position).
+_DELIVERY_SUMMARY_COLUMNS = (
+    "d.id, d.post_id, d.account_id, d.state, d.next_attempt_at,"
+    " d.last_error, d.remote_url, d.updated_at, d.attempts, d.tick"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +59,37 @@ class EndpointHealth:
     @property
     def is_down(self) -> bool:
         return self.down_since is not None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySummary:
+    """What the outbox list shows of one delivery (no checkpoint, no lease)."""
+
+    id: int
+    post_id: int
+    account_id: str
+    state: State
+    next_attempt_at: float
+    last_error: str = ""
+    remote_url: str = ""
+    updated_at: float = 0.0
+    attempts: int = 0
+    tick: int = 0  # the outbox tick of its last visible change (see ``outbox_tick``)
+
+
+@dataclass(frozen=True, slots=True)
+class PostSummary:
+    """One post as the outbox list shows it, with every delivery of it (in delivery id order).
+
+    ``excerpt`` is the start of the body as written (at most ``EXCERPT_CHARS`` characters).
+    """
+
+    id: int
+    created_at: float
+    title: str
+    excerpt: str
+    scheduled_at: float | None
+    deliveries: tuple[DeliverySummary, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +197,15 @@ class Store:
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         try:
             return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from exc
+
+    def _read_tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Like ``_read`` with plain tuples: for the hot list queries, where Row costs show."""
+        try:
+            cursor = self._conn.cursor()
+            cursor.row_factory = None
+            return cursor.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise _store_error(self.path, exc) from exc
 
@@ -333,6 +386,81 @@ class Store:
             scheduled_at=row["scheduled_at"],
             thread_numbering=bool(row["thread_numbering"]),
         )
+
+    def post_page(
+        self,
+        before_id: int | None = None,
+        limit: int = 100,
+        search: str = "",
+        *,
+        after_id: int | None = None,
+    ) -> list[PostSummary]:
+        """Newest first: up to ``limit`` posts with an id below ``before_id`` (and above
+        ``after_id``) that match ``search``, each with its deliveries. One query per page.
+
+        ``search`` matches words and word beginnings in the title and body, whatever their case
+        or accents ("cafe rel" finds "Café release notes"); text with no letters or digits in it
+        (an emoji, "#") is looked for as written.
+        """
+        below = _NO_ID_ABOVE if before_id is None else before_id
+        above = 0 if after_id is None else after_id
+        where = "p.id < ? AND p.id > ?"
+        params: list[Any] = [below, above]
+        query = _fts_query(search)
+        if query:
+            # Newest matches first, straight from the index: a page never reads every match.
+            where += (
+                " AND p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?"
+                " AND rowid < ? AND rowid > ? ORDER BY rowid DESC LIMIT ?)"
+            )
+            params += [query, below, above, limit]
+        elif search.strip():
+            pattern = "%" + _like_escape(search.strip()) + "%"
+            where += " AND (p.title LIKE ? ESCAPE '\\' OR p.body LIKE ? ESCAPE '\\')"
+            params += [pattern, pattern]
+        rows = self._read_tuples(
+            f"WITH page AS (SELECT p.id, p.created_at, p.title,"
+            f" substr(p.body, 1, {EXCERPT_CHARS}) AS excerpt, p.scheduled_at FROM posts p"
+            f" WHERE {where} ORDER BY p.id DESC LIMIT ?)"
+            f" SELECT page.*, {_DELIVERY_SUMMARY_COLUMNS} FROM page"
+            f" LEFT JOIN deliveries d ON d.post_id = page.id ORDER BY page.id DESC, d.id",
+            [*params, limit],
+        )
+        posts: list[PostSummary] = []
+        deliveries: list[DeliverySummary] = []
+        last = len(rows) - 1
+        for index, row in enumerate(rows):
+            if row[5] is not None:
+                deliveries.append(_delivery_summary(row[5:]))
+            if index == last or rows[index + 1][0] != row[0]:
+                posts.append(PostSummary(row[0], row[1], row[2], row[3], row[4], tuple(deliveries)))
+                deliveries = []
+        return posts
+
+    def outbox_tick(self) -> int:
+        """A counter that every visible change of a delivery moves on (in commit order)."""
+        rows = self._read("SELECT tick FROM outbox_clock WHERE id = 1")
+        return int(rows[0]["tick"]) if rows else 0
+
+    def changed_deliveries(self, since_tick: int, limit: int = 5000) -> list[DeliverySummary]:
+        """Deliveries whose state, reason, retry time or link changed after ``since_tick``,
+        oldest change first (at most ``limit``; a caller that gets ``limit`` should reload)."""
+        rows = self._read_tuples(
+            f"SELECT {_DELIVERY_SUMMARY_COLUMNS} FROM deliveries d WHERE d.tick > ?"
+            f" ORDER BY d.tick LIMIT ?",
+            (since_tick, limit),
+        )
+        return [_delivery_summary(r) for r in rows]
+
+    def pending_by_account(self) -> dict[str, int]:
+        """How many deliveries each account still has on their way (not scheduled, not
+        finished, not waiting for the user)."""
+        rows = self._read(
+            f"SELECT account_id, count(*) AS n FROM deliveries WHERE state IN ({_PENDING_SQL})"
+            f" GROUP BY account_id",
+            _PENDING,
+        )
+        return {r["account_id"]: int(r["n"]) for r in rows}
 
     def post_ids(self, limit: int = 100, offset: int = 0) -> list[int]:
         rows = self._read("SELECT id FROM posts ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
@@ -559,7 +687,18 @@ class Store:
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split a migration into statements; a trigger body's inner ``;`` does not end it."""
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n\t;"):
+        raise ValueError(f"incomplete SQL statement in a migration: {pending.strip()!r}")
+    return statements
 
 
 def _check_existing(path: Path) -> None:
@@ -658,6 +797,28 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         checkpoint=json.loads(row["checkpoint"]),
         updated_at=row["updated_at"],
     )
+
+
+_STATES = {state.value: state for state in State}
+
+
+def _delivery_summary(row: Sequence[Any]) -> DeliverySummary:
+    """From the columns of ``_DELIVERY_SUMMARY_COLUMNS``, in that order."""
+    id_, post_id, account_id, state, *rest = row
+    return DeliverySummary(id_, post_id, account_id, _STATES[state], *rest)
+
+
+def _fts_query(search: str) -> str:
+    """The user's words as an FTS5 query: every word must appear, as a word or its beginning.
+
+    Each word is quoted, so nothing the user types is read as FTS5 syntax.
+    """
+    words = _WORD.findall(search)
+    return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _endpoint(row: sqlite3.Row) -> EndpointHealth:
