@@ -84,6 +84,18 @@ def grapheme_count(text: str) -> int:
     if text.isascii():
         # In ASCII only CR LF forms a multi-code-point cluster.
         return len(text) - text.count("\r\n")
+    if len(text) > _CACHED_COUNT_MIN:
+        return _long_grapheme_count(text)
+    return len(_GRAPHEME.findall(text))
+
+
+# Every owned channel's preview counts the whole body on each keystroke; long texts are counted
+# once per keystroke, short ones (thread parts the splitter tries) are cheaper to count again.
+_CACHED_COUNT_MIN = 1000
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _long_grapheme_count(text: str) -> int:
     return len(_GRAPHEME.findall(text))
 
 
