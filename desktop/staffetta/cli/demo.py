@@ -79,7 +79,7 @@ async def _demo(home: Path, outage: float) -> int:
         Paths.under(home), secrets=SecretStore(MemoryKeyring()), policy=DEMO_POLICY
     )
     try:
-        with SandboxServer(platforms=["mastodon", *CHAT_PLATFORMS]) as sandbox:
+        with SandboxServer(platforms=["mastodon", "bluesky", *CHAT_PLATFORMS]) as sandbox:
             return await _demo_flow(runtime, sandbox, home, outage, started)
     finally:
         runtime.close()
@@ -109,6 +109,7 @@ async def _demo_flow(
             f"({social.settings.get('handle')}, a sandbox Mastodon on 127.0.0.1)",
         )
         chats = await _connect_chats(runtime, http, sandbox)
+        chats.insert(0, await _connect_bluesky(runtime, http, sandbox))
         _say(started, "Connected " + ", ".join(f"{a.id} ({a.name})" for a in chats))
 
         sandbox.set_fault("mastodon", "down")
@@ -159,6 +160,10 @@ async def _demo_flow(
     )
     for name in CHAT_PLATFORMS:
         print(f"Messages on the sandbox {name.capitalize()}: {_messages(sandbox, name)}")
+    print(
+        f"Posts on the sandbox Bluesky: {len(sandbox.posts('bluesky'))} "
+        f"(each under the record key chosen when it was queued)"
+    )
     print(f"The demo's outbox stays in {home}; look at it with:")
     print(f"  STAFFETTA_HOME={home} staffetta status --all")
     left = [d for d in runtime.store.deliveries() if d.state is not State.SENT]
@@ -232,3 +237,20 @@ def _messages(sandbox: SandboxServer, name: str) -> int:
     """Messages the platform shows for the demo's posts (a Telegram album is one post)."""
     posts = sandbox.posts(name)
     return len({str(p.get("media_group_id") or p.get("message_id") or p.get("id")) for p in posts})
+
+
+# --- Bluesky --------------------------------------------------------------------------------------
+
+
+async def _connect_bluesky(
+    runtime: Runtime, http: httpx.AsyncClient, sandbox: SandboxServer
+) -> Account:
+    """The sandbox PDS's account ``demo.test``, found through the sandbox's PLC directory."""
+    url = sandbox.platform_url("bluesky")
+    return await runtime.connect(
+        http,
+        "bluesky",
+        "Bluesky (sandbox)",
+        {"handle": "demo.test", "service": url, "plc_url": f"{url}/plc"},
+        sandbox.issue_token("bluesky", "demo"),
+    )
