@@ -1,0 +1,218 @@
+"""The live previews beside the composer: one card per selected account, updated as the user types.
+
+:meth:`PreviewPane.set_post` asks each account's channel for its :class:`Preview` (the platform's
+own counting and problems) and hands it to that account's card. Cards are created once per account
+and reused: a keystroke only changes the parts of each card whose content changed, and cards that
+show the same text share one laid-out document (see :mod:`staffetta.ui.preview_parts`).
+
+Above the cards, the owned-first note: when every selected account is on a social platform, a
+gentle, dismissible reminder that a blog or newsletter keeps the audience reachable, with a button
+that asks the window to add one (``addOwnedRequested``). Dismissing it is remembered in settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from staffetta.core.channel import Channel, Preview, Problem
+from staffetta.core.model import Account, ChannelGroup, Post, needs_owned_channel
+from staffetta.ui.context import AppContext
+from staffetta.ui.preview_card import CardInput, PreviewCard
+from staffetta.ui.preview_media import ThumbnailCache
+from staffetta.ui.preview_parts import DocumentCache
+
+log = logging.getLogger(__name__)
+
+OWNED_NOTE_DISMISSED = "preview/ownedNoteDismissed"
+
+
+class OwnedFirstNote(QFrame):
+    """The owned-first reminder, with "Add a blog or newsletter" and a dismiss button."""
+
+    addRequested = Signal()
+    dismissed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAccessibleName(self.tr("Tip: add a channel you own"))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 10, 8, 10)
+        text = QVBoxLayout()
+        self.message = QLabel(
+            self.tr(
+                "Social platforms can go down or change the rules. A blog or newsletter you own "
+                "keeps your audience reachable."
+            ),
+            self,
+        )
+        self.message.setWordWrap(True)
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.add_button = QPushButton(self.tr("Add a blog or newsletter"), self)
+        self.add_button.clicked.connect(self.addRequested)
+        text.addWidget(self.message)
+        text.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.dismiss_button = QToolButton(self)
+        self.dismiss_button.setText("✕")
+        self.dismiss_button.setAutoRaise(True)
+        self.dismiss_button.setAccessibleName(self.tr("Dismiss this tip"))
+        self.dismiss_button.setToolTip(self.tr("Dismiss this tip"))
+        self.dismiss_button.clicked.connect(self.dismissed)
+        layout.addLayout(text, 1)
+        layout.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
+
+
+class PreviewPane(QScrollArea):
+    """Live previews of a post for a list of accounts. See the module docstring."""
+
+    fixRequested = Signal(str, str)  # account id, Fix value ("split", "add_alt", ...)
+    addOwnedRequested = Signal()
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._documents = DocumentCache()
+        self._thumbnails = ThumbnailCache()
+        self._cards: dict[str, PreviewCard] = {}
+        self._order: list[str] = []
+        self._note_dismissed = bool(ctx.settings.value(OWNED_NOTE_DISMISSED, False, type=bool))
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAccessibleName(self.tr("Previews"))
+
+        body = QWidget(self)
+        self._layout = QVBoxLayout(body)
+        self._layout.setContentsMargins(8, 8, 8, 8)
+        self._layout.setSpacing(12)
+        self.owned_note = OwnedFirstNote(body)
+        self.owned_note.setVisible(False)
+        self.owned_note.addRequested.connect(self.addOwnedRequested)
+        self.owned_note.dismissed.connect(self._dismiss_owned_note)
+        self._layout.addWidget(self.owned_note)
+        self.empty_label = QLabel(self.tr("Choose where to publish to see the previews."), body)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._layout.addWidget(self.empty_label)
+        self._cards_layout = QVBoxLayout()
+        self._cards_layout.setSpacing(12)
+        self._layout.addLayout(self._cards_layout)
+        self._layout.addStretch(1)
+        self.setWidget(body)
+
+    # --- public ------------------------------------------------------------------------------
+    def set_post(self, post: Post, accounts: Sequence[Account]) -> None:
+        """Show ``post`` as each of ``accounts`` will publish it (cheap: call it per keystroke)."""
+        channels = self._ctx.runtime.channels
+        inputs: list[tuple[str, CardInput]] = []
+        groups: list[ChannelGroup] = []
+        for account in accounts:
+            channel = channels.get(account.channel)
+            if channel is not None:
+                groups.append(channel.group)
+            inputs.append((account.id, self._card_input(channel, post, account)))
+        self._sync_cards([account_id for account_id, _ in inputs])
+        for account_id, card_input in inputs:
+            self._cards[account_id].set_preview(card_input)
+        self.empty_label.setVisible(not inputs)
+        self._update_owned_note(groups)
+
+    def cards(self) -> list[PreviewCard]:
+        """The cards, in the order of the accounts last given to :meth:`set_post`."""
+        return [self._cards[account_id] for account_id in self._order]
+
+    def card(self, account_id: str) -> PreviewCard | None:
+        return self._cards.get(account_id)
+
+    # --- internals -----------------------------------------------------------------------------
+    def _card_input(self, channel: Channel | None, post: Post, account: Account) -> CardInput:
+        if channel is None:
+            return CardInput(
+                self._unavailable(
+                    account,
+                    self.tr("This version of Staffetta does not know the channel '{name}'.").format(
+                        name=account.channel
+                    ),
+                ),
+                account.channel,
+                owned=False,
+            )
+        try:
+            preview = channel.preview(post, account)
+        except Exception as exc:  # a channel bug must not take the composer down with it
+            log.exception("Preview of %s for account %s failed", account.channel, account.id)
+            preview = self._unavailable(
+                account,
+                self.tr("The preview could not be made: {error}").format(error=type(exc).__name__),
+            )
+        owned = channel.group is ChannelGroup.OWNED or bool(preview.html or preview.title)
+        return CardInput(preview, channel.label, owned, post.link, post.tags)
+
+    @staticmethod
+    def _unavailable(account: Account, message: str) -> Preview:
+        return Preview(
+            channel=account.channel,
+            account_name=account.name,
+            handle=str(account.settings.get("handle", "")),
+            parts=(),
+            limit=0,
+            unit="",
+            problems=(Problem("preview_unavailable", message),),
+        )
+
+    def _sync_cards(self, account_ids: list[str]) -> None:
+        """Create, drop and reorder cards so they follow ``account_ids``; reuse the rest."""
+        if account_ids == self._order:
+            return
+        wanted = set(account_ids)
+        for account_id in [a for a in self._cards if a not in wanted]:
+            card = self._cards.pop(account_id)
+            self._cards_layout.removeWidget(card)
+            card.deleteLater()
+        for account_id in account_ids:
+            if account_id not in self._cards:
+                card = PreviewCard(account_id, self._documents, self._thumbnails, self.widget())
+                card.fixRequested.connect(self.fixRequested)
+                self._cards[account_id] = card
+        for index, account_id in enumerate(account_ids):
+            card = self._cards[account_id]
+            if self._cards_layout.indexOf(card) != index:
+                self._cards_layout.removeWidget(card)
+                self._cards_layout.insertWidget(index, card)
+        for account_id in account_ids:
+            card = self._cards[account_id]
+            if card.isHidden():  # new: shown now rather than on the next turn of the event loop
+                card.show()
+        self._order = list(account_ids)
+        self._fix_tab_order()
+
+    def _fix_tab_order(self) -> None:
+        previous: QWidget = self.owned_note.dismiss_button
+        for card in self.cards():
+            QWidget.setTabOrder(previous, card)
+            previous = card
+
+    def _update_owned_note(self, groups: Sequence[ChannelGroup]) -> None:
+        show = needs_owned_channel(groups) and not self._note_dismissed
+        if show != self.owned_note.isVisibleTo(self):
+            self.owned_note.setVisible(show)
+
+    def _dismiss_owned_note(self) -> None:
+        self._note_dismissed = True
+        self._ctx.settings.setValue(OWNED_NOTE_DISMISSED, True)
+        self.owned_note.setVisible(False)

@@ -1,0 +1,503 @@
+"""One preview card: a selected account's post as its platform will show it.
+
+A card is built once per account and then only *updated*: :meth:`PreviewCard.set_preview` compares
+what it is given with what it shows and touches only the widgets whose content changed, because
+the composer calls it for every card on every keystroke.
+
+Social channels show avatar, name, handle, the text (one bubble per thread part, numbered "1/3"),
+the media grid and the link card. Owned channels (a :class:`Preview` with ``title`` or ``html``)
+show the title — as a Subject line for e-mail — and the body rendered like a reader sees it.
+Every card shows its count against the platform's limit ("287 / 300") in a warning colour from
+90 % of the limit and an error colour over it, and the channel's problems with one-click fixes.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QLocale, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QFocusEvent, QPainter, QPaintEvent, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from staffetta.core.channel import Fix, Preview, PreviewPart, Problem
+from staffetta.core.text import SpanKind
+from staffetta.ui.preview_media import BADGE_COLOURS, MediaGrid, ThumbnailCache
+from staffetta.ui.preview_parts import (
+    DocumentCache,
+    DocumentView,
+    ElidedLabel,
+    LinkCard,
+    PartBubble,
+    ProblemRow,
+)
+from staffetta.ui.preview_style import (
+    ERROR,
+    OK,
+    WARNING,
+    accent_colour,
+    count_state,
+    draw_avatar,
+    state_colour,
+)
+from staffetta.ui.preview_text import (
+    FOLD_CHARS,
+    LINK_STYLES,
+    LinkStyle,
+    display_url,
+    fold_html,
+    reader_css,
+    social_html,
+)
+
+READER_CAP = 480  # pixels of a long blog or newsletter body shown until "Show more"
+READER_FOLD_CHARS = 1000  # characters of HTML laid out until "Show more"
+AVATAR = 40
+
+# Channels whose posts are e-mails: their title is the Subject line.
+EMAIL_CHANNELS = frozenset({"smtp", "email", "buttondown", "listmonk", "ghost_newsletter"})
+# Social channels that show no link card at all, and those that show one next to media too.
+NO_LINK_CARD = frozenset({"instagram", "whatsapp"})
+LINK_CARD_WITH_MEDIA = frozenset({"discord"})
+
+
+@dataclass(frozen=True, slots=True)
+class CardInput:
+    """Everything a card shows; equal inputs mean nothing to redraw."""
+
+    preview: Preview
+    channel_label: str
+    owned: bool
+    link: str = ""
+    tags: tuple[str, ...] = ()
+
+
+class PreviewCard(QFrame):
+    """The preview of one account. Emits ``fixRequested(account_id, fix)`` for a fix button."""
+
+    fixRequested = Signal(str, str)
+
+    def __init__(
+        self,
+        account_id: str,
+        documents: DocumentCache,
+        thumbnails: ThumbnailCache,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.account_id = account_id
+        self._documents = documents
+        self._input: CardInput | None = None
+        self._expanded = False
+        self._avatar_key: tuple[str, str, float] | None = None
+        self._count_key: tuple[int, int, str, str] | None = None
+        self._icons: dict[bool, QPixmap] = {}
+        self._accessible: tuple[str, ...] = ()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(8)
+
+        header = QHBoxLayout()
+        header.setSpacing(10)
+        self.avatar = QLabel(self)
+        self.avatar.setFixedSize(AVATAR, AVATAR)
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        self.name_label = ElidedLabel(self)
+        font = self.name_label.font()
+        font.setBold(True)
+        self.name_label.setFont(font)
+        self.handle_label = ElidedLabel(self)
+        self.handle_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        names.addWidget(self.name_label)
+        names.addWidget(self.handle_label)
+        self.count_label = QLabel(self)
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self.count_label.setAutoFillBackground(False)
+        header.addWidget(self.avatar, 0, Qt.AlignmentFlag.AlignTop)
+        header.addLayout(names, 1)
+        header.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(header)
+
+        # Owned channels: the title (or Subject) and the body as a reader sees it.
+        self.title_label = QLabel(self)
+        self.title_label.setWordWrap(True)
+        self.title_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.meta_label = ElidedLabel(self)
+        self.meta_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.reader = DocumentView(documents, self)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.meta_label)
+        layout.addWidget(self.reader)
+
+        # Social channels: the first part, its media and link card, then the rest of a thread.
+        self._bubbles: list[PartBubble] = [PartBubble(documents, self)]
+        layout.addWidget(self._bubbles[0])
+        self.media = MediaGrid(thumbnails, self)
+        self.media.setVisible(False)
+        self.link_card = LinkCard(self)
+        self.link_card.setVisible(False)
+        layout.addWidget(self.media)
+        layout.addWidget(self.link_card)
+        self._more_parts = QVBoxLayout()
+        self._more_parts.setSpacing(6)
+        layout.addLayout(self._more_parts)
+
+        self.more_button = QPushButton(self)
+        self.more_button.setFlat(True)
+        self.more_button.clicked.connect(self._toggle_expanded)
+        layout.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+        self._problems_box = QVBoxLayout()
+        self._problems_box.setSpacing(4)
+        layout.addLayout(self._problems_box)
+        self._problem_rows: list[ProblemRow] = []
+
+        for widget in (self.title_label, self.meta_label, self.reader, self.more_button):
+            widget.setVisible(False)
+
+    # --- what tests and the pane read ----------------------------------------------------------
+    def preview(self) -> Preview | None:
+        return self._input.preview if self._input else None
+
+    def count_text(self) -> str:
+        return self.count_label.text()
+
+    def count_state(self) -> str:
+        preview = self.preview()
+        return count_state(_worst_count(preview), preview.limit) if preview else OK
+
+    def problems(self) -> tuple[Problem, ...]:
+        preview = self.preview()
+        return preview.problems if preview else ()
+
+    def problem_rows(self) -> list[ProblemRow]:
+        return [row for row in self._problem_rows if row.problem is not None]
+
+    def fix_buttons(self) -> dict[str, QPushButton]:
+        """The visible fix buttons by fix value ("split", "add_alt", …)."""
+        return {
+            row.problem.fix.value: row.button
+            for row in self._problem_rows
+            if row.problem is not None and row.problem.fix is not None
+        }
+
+    def part_views(self) -> list[DocumentView]:
+        """The text of each shown part, in order."""
+        preview = self.preview()
+        if preview is None or self.is_reader():
+            return []
+        return [bubble.text for bubble in self._bubbles[: len(preview.parts)]]
+
+    def part_numbers(self) -> list[str]:
+        return [b.number.text() for b in self._bubbles if b.number.isVisibleTo(self)]
+
+    def is_reader(self) -> bool:
+        return bool(self._input and self._input.owned)
+
+    def title_text(self) -> str:
+        return self.title_label.text() if self.title_label.isVisibleTo(self) else ""
+
+    # --- updating --------------------------------------------------------------------------------
+    def set_preview(self, card: CardInput) -> None:
+        """Show ``card``, touching only what differs from what is shown."""
+        if card == self._input:
+            return
+        self._input = card
+        self._render(card)
+
+    def _render(self, card: CardInput) -> None:
+        preview = card.preview
+        palette = self.palette()
+        self._set_header(preview, card.channel_label)
+        self._set_count(preview)
+        if card.owned:
+            foldable = self._set_reader(card, palette)
+            self._set_parts((), preview.channel, palette)
+        else:
+            self._set_reader_hidden()
+            foldable = self._set_parts(preview.parts, preview.channel, palette)
+        self._set_media(card)
+        self._set_link(card)
+        if foldable != self.more_button.isVisibleTo(self):
+            self.more_button.setVisible(foldable)
+        if foldable:
+            self.more_button.setText(
+                self.tr("Show less") if self._expanded else self.tr("Show more")
+            )
+        self._set_problems(preview.problems)
+        self._set_accessible_text(card)
+
+    def _set_header(self, preview: Preview, channel_label: str) -> None:
+        self.name_label.set_full_text(preview.account_name)
+        self.handle_label.set_full_text(preview.handle)
+        initial = (preview.account_name.strip()[:1] or "?").upper()
+        key = (preview.channel, initial, self.devicePixelRatioF())
+        if key != self._avatar_key:
+            self._avatar_key = key
+            self.avatar.setPixmap(
+                draw_avatar(preview.channel, initial, self.font(), self.devicePixelRatioF(), AVATAR)
+            )
+            self.avatar.setToolTip(channel_label)
+
+    def _count_text(self, count: int, limit: int, unit: str) -> str:
+        locale = QLocale()
+        if limit:
+            return self.tr("{count} / {limit}").format(
+                count=locale.toString(count), limit=locale.toString(limit)
+            )
+        return self.tr("{count} {unit}").format(count=locale.toString(count), unit=unit)
+
+    def _set_count(self, preview: Preview) -> None:
+        count = _worst_count(preview)
+        state = count_state(count, preview.limit)
+        key = (count, preview.limit, preview.unit, state)
+        if key == self._count_key:
+            return
+        self._count_key = key
+        self.count_label.setText(self._count_text(count, preview.limit, preview.unit))
+        self._paint_state(self.count_label, state)
+        if preview.limit:
+            tip = self.tr("{count} of {limit} {unit}, counted the way the platform counts").format(
+                count=count, limit=preview.limit, unit=preview.unit
+            )
+        else:
+            tip = self.tr("{count} {unit}; this channel has no length limit").format(
+                count=count, unit=preview.unit
+            )
+        self.count_label.setToolTip(tip)
+
+    def _paint_state(self, label: QLabel, state: str) -> None:
+        palette = label.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, state_colour(state, self.palette()))
+        label.setPalette(palette)
+        font = label.font()
+        font.setBold(state != OK)
+        label.setFont(font)
+
+    def _set_reader(self, card: CardInput, palette: QPalette) -> bool:
+        preview = card.preview
+        title = preview.title.strip()
+        if preview.channel in EMAIL_CHANNELS:
+            title = self.tr("Subject: {title}").format(title=title) if title else ""
+        self.title_label.setText(title)
+        self.title_label.setVisible(bool(title))
+        if title and not self.title_label.font().bold():
+            font = self.title_label.font()
+            font.setBold(True)
+            font.setPointSizeF(font.pointSizeF() * 1.35)
+            self.title_label.setFont(font)
+        meta = []
+        if card.link:
+            meta.append(self.tr("Link: {url}").format(url=card.link))
+        if card.tags:
+            meta.append(" ".join("#" + tag for tag in card.tags))
+        self.meta_label.set_full_text("   ".join(meta))
+        self.meta_label.setVisible(bool(meta))
+        css = reader_css(
+            palette.color(QPalette.ColorRole.Link).name(),
+            palette.color(QPalette.ColorRole.PlaceholderText).name(),
+        )
+        body, foldable = fold_html(preview.html, READER_FOLD_CHARS)
+        if self._expanded:
+            body = preview.html
+        self.reader.set_content(body, css, 0 if self._expanded else READER_CAP)
+        self.reader.setVisible(bool(preview.html))
+        return foldable
+
+    def _set_reader_hidden(self) -> None:
+        for widget in (self.title_label, self.meta_label, self.reader):
+            if widget.isVisibleTo(self):
+                widget.setVisible(False)
+
+    def _set_parts(self, parts: Sequence[PreviewPart], channel: str, palette: QPalette) -> bool:
+        accent = accent_colour(channel, palette).name()
+        threaded = len(parts) > 1
+        while len(self._bubbles) < len(parts):
+            bubble = PartBubble(self._documents, self)
+            self._more_parts.addWidget(bubble)
+            self._bubbles.append(bubble)
+        folded_any = False
+        limit = self._input.preview.limit if self._input else 0
+        for index, bubble in enumerate(self._bubbles):
+            if index >= len(parts):
+                if bubble.isVisibleTo(self):
+                    bubble.setVisible(False)
+                continue
+            part = parts[index]
+            rich, _ = social_html(part.text, part.spans, channel, accent, not self._expanded)
+            folded_any = folded_any or len(part.text) > FOLD_CHARS
+            bubble.text.set_content(rich)
+            bubble.set_threaded(threaded)
+            if threaded:
+                bubble.number.setText(
+                    self.tr("{index}/{total}").format(index=index + 1, total=len(parts))
+                )
+                bubble.count.setText(self._count_text(part.count, limit, ""))
+                self._paint_state(bubble.count, count_state(part.count, limit))
+            if not bubble.isVisibleTo(self):
+                bubble.setVisible(True)
+        return folded_any
+
+    def _set_media(self, card: CardInput) -> None:
+        images = card.preview.images
+        self.media.set_images(images, (self.tr("ALT"), self.tr("⚠ No alt")), BADGE_COLOURS)
+
+    def _set_link(self, card: CardInput) -> None:
+        url = ""
+        channel = card.preview.channel
+        shows_card = not card.preview.images or channel in LINK_CARD_WITH_MEDIA
+        if not card.owned and channel not in NO_LINK_CARD and shows_card:
+            url = card.link or _first_link(card.preview)
+        style = LINK_STYLES.get(channel, LinkStyle.AS_WRITTEN)
+        self.link_card.set_url(url, display_url(url, style) if url else "")
+
+    def _set_problems(self, problems: Sequence[Problem]) -> None:
+        while len(self._problem_rows) < len(problems):
+            row = ProblemRow(self._documents, self)
+            row.button.clicked.connect(lambda _=False, r=row: self._on_fix(r))
+            self._problems_box.addWidget(row)
+            self._problem_rows.append(row)
+        for index, row in enumerate(self._problem_rows):
+            problem = problems[index] if index < len(problems) else None
+            if problem == row.problem:
+                continue
+            row.problem = problem
+            if problem is None:
+                row.setVisible(False)
+                row.look = None
+                continue
+            colour = state_colour(ERROR if problem.blocking else WARNING, self.palette()).name()
+            row.message.set_content(
+                f'<span style="color:{colour}">{html.escape(problem.message, quote=False)}</span>'
+            )
+            row.message.setAccessibleName(problem.message)
+            if problem.fix is not None:
+                row.button.setToolTip(problem.message)
+            # Typing past the limit changes only the message ("612 / 500 …"): keep the rest.
+            look = (problem.blocking, problem.fix)
+            if look != row.look:
+                row.look = look
+                row.icon.setPixmap(self._problem_icon(problem.blocking))
+                row.button.setVisible(problem.fix is not None)
+                if problem.fix is not None:
+                    label = self._fix_label(problem.fix)
+                    row.button.setText(label)
+                    row.button.setAccessibleName(label)
+            if not row.isVisibleTo(self):
+                row.setVisible(True)
+
+    def _problem_icon(self, blocking: bool) -> QPixmap:
+        pixmap = self._icons.get(blocking)
+        if pixmap is None:
+            icon = (
+                QStyle.StandardPixmap.SP_MessageBoxCritical
+                if blocking
+                else QStyle.StandardPixmap.SP_MessageBoxWarning
+            )
+            pixmap = self.style().standardIcon(icon).pixmap(16, 16)
+            self._icons[blocking] = pixmap
+        return pixmap
+
+    def _fix_label(self, fix: Fix) -> str:
+        labels = {
+            Fix.SPLIT: self.tr("Split into a thread"),
+            Fix.RESIZE: self.tr("Resize image"),
+            Fix.CUSTOMISE: self.tr("Customise text for this channel"),
+            Fix.ADD_ALT: self.tr("Add alt text"),
+            Fix.ADD_IMAGE: self.tr("Add an image"),
+            Fix.REMOVE_IMAGES: self.tr("Remove images"),
+        }
+        return labels.get(fix, str(fix))
+
+    def _on_fix(self, row: ProblemRow) -> None:
+        if row.problem is not None and row.problem.fix is not None:
+            self.fixRequested.emit(self.account_id, row.problem.fix.value)
+
+    def _set_accessible_text(self, card: CardInput) -> None:
+        preview = card.preview
+        name = self.tr("{channel} preview for {name}").format(
+            channel=card.channel_label, name=preview.account_name
+        )
+        description = ". ".join([self.count_text(), *(p.message for p in preview.problems)])
+        texts = tuple(part.text[:FOLD_CHARS] for part in preview.parts)
+        wanted = (name, description, *texts)
+        if wanted == self._accessible:
+            return
+        self._accessible = wanted
+        self.setAccessibleName(name)
+        self.setAccessibleDescription(description)
+        self.count_label.setAccessibleName(
+            self.tr("Length: {count}").format(count=self.count_text())
+        )
+        for index, view in enumerate(self.part_views()):
+            view.setAccessibleName(self.tr("Post text, part {n}").format(n=index + 1))
+            view.setAccessibleDescription(texts[index])
+        if card.owned:
+            self.reader.setAccessibleName(self.tr("Post body as readers see it"))
+
+    def _toggle_expanded(self) -> None:
+        self._expanded = not self._expanded
+        if self._input is not None:
+            self._render(self._input)
+
+    # --- look ------------------------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self._input is not None:
+            self._count_key = None
+            for row in self._problem_rows:
+                row.problem = None
+            self._render(self._input)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        palette = self.palette()
+        focused = self.hasFocus()
+        pen = palette.color(QPalette.ColorRole.Highlight if focused else QPalette.ColorRole.Mid)
+        width = 2.0 if focused else 1.0
+        painter.setPen(pen)
+        painter.setBrush(palette.color(QPalette.ColorRole.Base))
+        inset = width / 2
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(inset, inset, -inset, -inset), 10, 10)
+        painter.end()
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), 420), hint.height())
+
+
+def _worst_count(preview: Preview | None) -> int:
+    if preview is None or not preview.parts:
+        return 0
+    return max(part.count for part in preview.parts)
+
+
+def _first_link(preview: Preview) -> str:
+    for part in preview.parts[:1]:
+        for span in part.spans:
+            if span.kind is SpanKind.LINK:
+                return span.value
+    return ""

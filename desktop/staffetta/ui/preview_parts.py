@@ -1,0 +1,316 @@
+"""The pieces a preview card is made of: shared rich-text documents, link card, part and problem
+rows (the media grid is in :mod:`staffetta.ui.preview_media`).
+
+Speed matters here: the composer updates every card on every keystroke. Laying out rich text is
+the expensive part, so a :class:`DocumentView` does not own its document: it asks the pane's
+:class:`DocumentCache` for the one laid out for its HTML at its width, and cards showing the same
+text (every Mastodon account, whatever its server) share one layout per keystroke.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
+    QFont,
+    QLinearGradient,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+    QTextDocument,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from staffetta.core.channel import Fix, Problem
+from staffetta.ui.preview_text import link_host
+
+
+class DocumentCache:
+    """Rich-text documents laid out at a width, shared by every view showing the same HTML."""
+
+    def __init__(self, capacity: int = 48) -> None:
+        self._capacity = capacity
+        self._docs: OrderedDict[tuple[str, str, int, str], QTextDocument] = OrderedDict()
+
+    def get(self, html: str, css: str, width: int, font: QFont, font_key: str) -> QTextDocument:
+        """The document for ``html`` laid out at ``width`` (``font_key``: ``font.key()``)."""
+        key = (html, css, width, font_key)
+        doc = self._docs.get(key)
+        if doc is not None:
+            self._docs.move_to_end(key)
+            return doc
+        doc = QTextDocument()
+        doc.setUndoRedoEnabled(False)
+        doc.setDocumentMargin(0)
+        doc.setDefaultFont(font)
+        if css:
+            doc.setDefaultStyleSheet(css)
+        doc.setHtml(html)
+        doc.setTextWidth(width)
+        self._docs[key] = doc
+        while len(self._docs) > self._capacity:
+            self._docs.popitem(last=False)
+        return doc
+
+    def clear(self) -> None:
+        self._docs.clear()
+
+
+class DocumentView(QWidget):
+    """Paints a shared document; its height follows its width (and an optional cap)."""
+
+    def __init__(self, documents: DocumentCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._documents = documents
+        self._html = ""
+        self._css = ""
+        self._max_height = 0
+        self._font_key = self.font().key()
+        self._heights: dict[int, int] = {}  # width -> full height, for the current content
+        self._estimated: set[int] = set()  # widths answered with an estimate
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    def set_content(self, html: str, css: str = "", max_height: int = 0) -> bool:
+        """Show ``html``; returns False (and does nothing) when it is what is shown already."""
+        if (html, css, max_height) == (self._html, self._css, self._max_height):
+            return False
+        if (html, css) != (self._html, self._css):
+            self._heights.clear()
+        self._html, self._css, self._max_height = html, css, max_height
+        self.updateGeometry()
+        self.update()
+        return True
+
+    def html(self) -> str:
+        return self._html
+
+    def document(self) -> QTextDocument:
+        """The laid-out document this view paints (for tests and accessibility)."""
+        return self._document(self.width())
+
+    def _document(self, width: int) -> QTextDocument:
+        return self._documents.get(
+            self._html, self._css, max(1, width), self.font(), self._font_key
+        )
+
+    def is_capped(self) -> bool:
+        """Whether the text is taller than the cap, so only its start shows."""
+        return bool(self._max_height) and self._full_height(self.width()) > self._max_height
+
+    def _full_height(self, width: int) -> int:
+        if not self._html:
+            return 0
+        height = self._heights.get(width)
+        if height is None:
+            height = math.ceil(self._document(width).size().height())
+            if len(self._heights) > 8:
+                self._heights.clear()
+            self._heights[width] = height
+        return height
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._font_key = self.font().key()
+            self._heights.clear()
+            self.updateGeometry()
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        current = self.width()
+        if width == current or not self.testAttribute(Qt.WidgetAttribute.WA_Resized):
+            height = self._full_height(width)
+        else:
+            # Layouts also ask about widths the view will not get (a scroll area weighs its
+            # content with and without the scroll bar). Laying the text out again for those would
+            # double the cost of a keystroke: scale the height at the real width instead, and if
+            # the view does get this width, resizeEvent asks for an exact layout pass.
+            height = math.ceil(self._full_height(current) * current / max(1, width))
+            self._estimated.add(width)
+        return min(height, self._max_height) if self._max_height else height
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.width() in self._estimated:
+            self._estimated.clear()
+            self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        # Only ever lay out at the width the view really has: another width is another layout.
+        width = self.width() if self.width() > 1 else 320
+        return QSize(width, self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(60, 0)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if not self._html:
+            return
+        doc = self.document()
+        painter = QPainter(self)
+        painter.setClipRect(event.rect())
+        context = QAbstractTextDocumentLayout.PaintContext()
+        context.palette = self.palette()
+        context.clip = QRectF(event.rect())
+        doc.documentLayout().draw(painter, context)
+        if self._max_height and self._full_height(self.width()) > self.height():
+            # Fade the last lines into the card so the cut reads as "there is more".
+            fade = min(48, self.height())
+            base = self.palette().color(QPalette.ColorRole.Base)
+            transparent = QColor(base)
+            transparent.setAlpha(0)
+            gradient = QLinearGradient(0, self.height() - fade, 0, self.height())
+            gradient.setColorAt(0, transparent)
+            gradient.setColorAt(1, base)
+            painter.fillRect(0, self.height() - fade, self.width(), fade, gradient)
+        painter.end()
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shows ``…`` instead of growing when its text is too long."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def set_full_text(self, text: str) -> None:
+        if text == self._full:
+            return
+        self._full = text
+        self.setToolTip(text)
+        self.setAccessibleName(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: object) -> None:
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.width(), 10)
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(10, super().minimumSizeHint().height())
+
+
+# --- link card -----------------------------------------------------------------------------------
+
+
+class LinkCard(QFrame):
+    """The card a platform builds for a link: its host, and the address shortened its way."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self._url = ""
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(2)
+        self.host = ElidedLabel(self)
+        font = self.host.font()
+        font.setBold(True)
+        self.host.setFont(font)
+        self.address = ElidedLabel(self)
+        self.address.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        layout.addWidget(self.host)
+        layout.addWidget(self.address)
+
+    def set_url(self, url: str, shown: str) -> None:
+        """Show a card for ``url`` (``shown``: how the platform prints it); "" hides the card."""
+        if url == self._url and self.address.full_text() == shown:
+            return
+        self._url = url
+        self.setVisible(bool(url))
+        if url:
+            self.host.set_full_text(link_host(url))
+            self.address.set_full_text(shown)
+            self.setAccessibleName(link_host(url))
+
+    def url(self) -> str:
+        return self._url
+
+
+# --- a card's rows ----------------------------------------------------------------------------
+
+
+class PartBubble(QFrame):
+    """One post of a thread (or the only one): "1/3", the text, and that part's count."""
+
+    def __init__(self, documents: DocumentCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.number = QLabel(self)
+        self.number.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.text = DocumentView(documents, self)
+        self.count = QLabel(self)
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight)
+        layout.addWidget(self.number)
+        layout.addWidget(self.text)
+        layout.addWidget(self.count)
+        self._threaded: bool | None = None
+
+    def set_threaded(self, threaded: bool) -> None:
+        if threaded == self._threaded:
+            return
+        self._threaded = threaded
+        self.number.setVisible(threaded)
+        self.count.setVisible(threaded)
+        self.setFrameShape(QFrame.Shape.StyledPanel if threaded else QFrame.Shape.NoFrame)
+        margin = 8 if threaded else 0
+        layout = self.layout()
+        assert layout is not None
+        layout.setContentsMargins(margin, margin // 2, margin, margin // 2)
+
+
+class ProblemRow(QWidget):
+    """A problem's message, and its fix as a button when the channel offers one."""
+
+    def __init__(self, documents: DocumentCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.icon = QLabel(self)
+        self.icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        # A shared document rather than a word-wrapped QLabel: the message changes on every
+        # keystroke past the limit, and a QLabel lays its text out again for each size query.
+        self.message = DocumentView(documents, self)
+        self.button = QPushButton(self)
+        self.button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignTop)
+        self.problem: Problem | None = None
+        self.look: tuple[bool, Fix | None] | None = None  # what the icon and button show
+
+
+__all__ = [
+    "DocumentCache",
+    "DocumentView",
+    "ElidedLabel",
+    "LinkCard",
+    "PartBubble",
+    "ProblemRow",
+]
