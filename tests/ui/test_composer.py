@@ -300,6 +300,17 @@ def test_customise_gives_one_account_its_own_text_and_back(world: World, qtbot: 
     assert "uses the common text again" in page.message.text()
     qtbot.mouseClick(page.message.action, Qt.MouseButton.LeftButton)  # Undo
     assert page.current_post().text_for(world.mastodon.id) == "Short for #mastodon"
+    # clicking "Custom text" again is the other way back
+    qtbot.mouseClick(row.customise, Qt.MouseButton.LeftButton)
+    assert page.custom_editor(world.mastodon.id) is None
+    assert row.customise.text() == "Customise"
+    # an unticked account keeps its text, hidden, and gets it back when ticked again
+    page.customise(world.mastodon.id, "Kept")
+    row.check.click()
+    assert page.current_post().overrides == {}
+    assert page.snapshot().overrides == {world.mastodon.id: "Kept"}
+    row.check.click()
+    assert page.current_post().text_for(world.mastodon.id) == "Kept"
 
 
 def test_split_fix_writes_a_thread_into_the_accounts_text(world: World, qtbot: QtBot) -> None:

@@ -209,7 +209,7 @@ def test_drafts_dialog_reopens_duplicates_and_deletes_with_undo(
 
 
 def test_damaged_draft_files_are_shown_and_left_alone(
-    ctx: AppContext, open_page: Callable[[], ComposerPage]
+    ctx: AppContext, open_page: Callable[[], ComposerPage], qtbot: QtBot
 ) -> None:
     folder = ctx.runtime.paths.drafts
     folder.mkdir(parents=True)
@@ -217,7 +217,9 @@ def test_damaged_draft_files_are_shown_and_left_alone(
     torn.write_text('{"format": 1, "id": "abcdef", "body": "half')
     page = open_page()
     assert page.body.toPlainText() == ""
-    dialog = page.show_drafts()
+    assert "1 draft file(s) could not be read" in page.message.text()
+    qtbot.mouseClick(page.message.action, Qt.MouseButton.LeftButton)  # "Drafts…"
+    dialog = page.drafts_dialog
     assert isinstance(dialog, DraftsDialog)
     assert dialog.broken.isVisible()
     assert "could not be read and were left untouched" in dialog.broken.text()

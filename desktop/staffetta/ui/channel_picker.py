@@ -119,7 +119,7 @@ class ChannelPicker(QWidget):
             self.tr("No accounts yet. Start with your own site or newsletter."), self
         )
         self.empty.setWordWrap(True)
-        self.add_button = QPushButton(self.tr("&Add an account…"), self)
+        self.add_button = QPushButton(self.tr("Add an a&ccount…"), self)
         self.add_button.clicked.connect(lambda: self.addAccountRequested.emit(""))
 
         layout = QVBoxLayout(self)

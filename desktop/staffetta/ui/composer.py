@@ -290,11 +290,20 @@ class ComposerPage(QWidget):
         self.body.setFocus()
 
     def _latest_draft(self) -> Draft | None:
-        try:
-            return self.drafts.latest_open()
-        except DraftError as exc:  # pragma: no cover - list_drafts reports instead of raising
-            log.warning("could not reopen the last draft: %s", exc)
-            return None
+        """The newest draft not being published; damaged draft files are mentioned, not opened."""
+        listing = self.drafts.list_drafts()
+        if listing.broken:
+            self.message.show_message(
+                self.tr(
+                    "%n draft file(s) could not be read. They were left untouched; Drafts… "
+                    "says why.",
+                    "",
+                    len(listing.broken),
+                ),
+                error=True,
+                action=(self.tr("Drafts…"), self.show_drafts),
+            )
+        return next((d for d in listing.drafts if not d.publishing), None)
 
     def new_draft(self) -> None:
         """Keep what is on screen as a draft and start an empty post (same accounts)."""
