@@ -207,6 +207,24 @@ def test_one_huge_word_is_cut_between_graphemes() -> None:
     assert all(end in boundaries for _, end in locate(word, parts))
 
 
+def test_a_100k_character_word_is_cut_in_linear_work() -> None:
+    word = ("e\u0301" + FAMILY + FLAG_IT + "x") * 6000  # ≈ 100k code points, no space
+    seen: list[int] = []
+
+    def fits(part: str) -> bool:
+        seen.append(len(part))
+        return grapheme_count(part) <= 500
+
+    parts = plan_thread(word, fits, numbering=True)
+    assert all(grapheme_count(p) <= 500 for p in number_parts(parts))
+    assert "".join(parts) == word
+    boundaries = grapheme_boundaries(word)
+    assert all(end in boundaries for _, end in locate(word, parts))
+    # Apart from the first look at the whole text, no call weighs more than a few parts.
+    assert len(seen) - 1 <= 8 * len(parts)
+    assert max(seen[1:]) <= 16 * max(len(p) for p in parts)
+
+
 def test_a_link_longer_than_a_part_is_cut_only_because_it_must() -> None:
     link = "https://example.com/" + "a" * 100
     parts = plan_thread(f"see {link}", graphemes_fit(40), numbering=False)
@@ -416,6 +434,15 @@ def test_mastodon_reports_which_part_is_over() -> None:
 @given(st.text(alphabet=st.sampled_from("ab @:/.#é\u0301\n x" + FAMILY)), st.text(max_size=5))
 def test_mastodon_fast_count_equals_mastodon_length(text: str, spoiler: str) -> None:
     assert MASTODON.length(text, ACCOUNT, spoiler) == mastodon_length(text, spoiler, 23)
+
+
+def test_a_huge_link_that_mastodon_counts_as_23_stays_whole() -> None:
+    url = "https://example.com/" + "a" * 20_000
+    text = f"see {url} ok " + "word " * 300
+    parts = plan_thread(text, lambda t: MASTODON.fits(t, ACCOUNT), numbering=True)
+    assert parts[0] == f"see {url} ok " + " ".join(["word"] * (len(parts[0].split()) - 3))
+    assert all(MASTODON.fits(p, ACCOUNT) for p in number_parts(parts))
+    assert " ".join(parts).split() == text.split()
 
 
 def test_the_splitter_never_splits_inside_a_url_for_mastodon() -> None:

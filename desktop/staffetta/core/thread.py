@@ -113,6 +113,9 @@ def thread_parts(text: str, fits: Callable[[str], bool], *, numbering: bool) -> 
 # Boundary strengths: the splitter prefers the strongest boundary that keeps a part at least
 # half full (see _choose_end).
 _WORD, _SENTENCE, _PARAGRAPH = 1, 2, 3
+# A word longer than this (in code points, or four times the last part) is cut in a window
+# rather than weighed whole.
+_FAR = 8192
 
 # Whitespace the way ``str.strip``/``str.isspace`` see it, so the parts' trimming agrees with the
 # gaps found here.
@@ -130,7 +133,8 @@ _CJK_SENTENCE = regex.compile(r"[\u3002\uff01\uff1f\uff61][\p{Pf}\p{Pe}]*(?=\S)"
 # joining the space before it (" \u0301") and a prefix joining the space after it ("\u0600 ").
 # Control characters (tab, line ends) join nothing.
 _JOINED_AFTER_SPACE = regex.compile(
-    r"(?<=[^\S\p{Cc}\p{Zl}\p{Zp}])[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=SpacingMark}"
+    r"(?<=[^\S\p{Cc}\p{Zl}\p{Zp}])"
+    r"[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=SpacingMark}"
     r"\p{Grapheme_Cluster_Break=ZWJ}]"
 )
 _PREPEND_BEFORE_SPACE = regex.compile(
@@ -238,38 +242,47 @@ class _Planner:
         """How many parts there will be, extrapolated from how far the first part reaches."""
         segment = self._segments[0]
         start = segment.skip_blank(0)
-        fits_first = functools.partial(self._fits_from, segment, start, 0, 9)
-        _, reach = _choose_end(segment, start, start, fits_first)
-        self._previous[(0, start)] = reach
+        _, _, reach = self._step(0, segment, start, 0, 9, 0)
         per_part = max(reach - start, 1)
         return max(2, sum(-(-len(s.text) // per_part) for s in self._segments))
 
     def plan(self, total: int) -> list[str]:
         parts: list[str] = []
         for number, segment in enumerate(self._segments):
-            self._plan_segment(number, segment, total, parts)
+            position = segment.skip_blank(0)
+            length = 0  # how far the previous part could reach: the first guess for this one
+            while position < len(segment.text):
+                part, resume, reach = self._step(
+                    number, segment, position, len(parts), total, length
+                )
+                parts.append(part)
+                length = reach - position
+                position = resume
         return parts or [""]
 
-    def _plan_segment(self, number: int, segment: _Segment, total: int, parts: list[str]) -> None:
-        position = segment.skip_blank(0)
-        length = 0  # how far the previous part could reach: the first guess for this one
-        while position < len(segment.text):
-            fits_here = functools.partial(self._fits_from, segment, position, len(parts), total)
-            target = self._previous.get((number, position), position + length)
-            chosen, reach = _choose_end(segment, position, target, fits_here)
-            if chosen is not None:
-                end, resume = chosen.end, chosen.resume
-            else:
-                # Not even the next word fits: cut it between grapheme clusters.
-                words = segment.ends[_WORD]
-                next_cut = bisect.bisect_right(words, position)
-                word_end = words[next_cut] if next_cut < len(words) else len(segment.text)
-                end = _hard_cut(segment.text, position, word_end, fits_here)
-                resume = segment.skip_blank(end)
-            parts.append(segment.part(position, end))
+    def _step(
+        self, number: int, segment: _Segment, position: int, index: int, total: int, length: int
+    ) -> tuple[str, int, int]:
+        """The part starting at ``position``: its text, where the next one starts, and how far
+        a part starting here could reach (the next part's first guess)."""
+        fits_here = functools.partial(self._fits_from, segment, position, index, total)
+        words = segment.ends[_WORD]
+        next_cut = bisect.bisect_right(words, position)
+        word_end = words[next_cut] if next_cut < len(words) else len(segment.text)
+        if word_end - position > max(_FAR, 4 * length):
+            # A huge word: weighing it whole for every part would be quadratic, so it is cut
+            # in a window first; only if all of it fits is it planned as usual.
+            end = _hard_cut(segment.text, position, word_end, fits_here, position + length)
+            if end < word_end:
+                return segment.part(position, end), segment.skip_blank(end), end
+        target = self._previous.get((number, position), position + length)
+        chosen, reach = _choose_end(segment, position, target, fits_here)
+        if chosen is not None:
             self._previous[(number, position)] = reach
-            length = reach - position
-            position = resume
+            return segment.part(position, chosen.end), chosen.resume, reach
+        # Not even the next word fits: cut it between grapheme clusters.
+        end = _hard_cut(segment.text, position, word_end, fits_here, position + length)
+        return segment.part(position, end), segment.skip_blank(end), end
 
     def _fits_from(self, segment: _Segment, start: int, index: int, total: int, end: int) -> bool:
         """Whether the segment from ``start`` to ``end`` fits as part ``index`` of ``total``."""
@@ -412,36 +425,48 @@ def _furthest_fitting(
     return good
 
 
-def _hard_cut(text: str, start: int, word_end: int, fits: Callable[[int], bool]) -> int:
+def _hard_cut(
+    text: str, start: int, word_end: int, fits: Callable[[int], bool], target: int
+) -> int:
     """Where to cut the word ``text[start:word_end]`` that is too long for a part of its own.
 
     Cuts between grapheme clusters, never inside a link, mention or hashtag that would fit in a
-    part alone. Always advances by at least one cluster.
+    part alone. Always advances by at least one cluster. Only a window of code points around
+    ``target`` (widened while everything in it fits) is segmented and searched, so a huge word
+    costs time in proportion to its length, not its square.
     """
-    word = text[start:word_end]
+    window = max(64, 2 * (target - start))
+    while True:
+        limit = min(word_end, start + window)
+        stops = _cluster_stops(text, start, limit, fits)
+        if limit < word_end:
+            stops = stops[:-1]  # the window's edge may fall inside a cluster
+        if stops:
+            found = _furthest_fitting(stops, start, target, fits)
+            if found is None:
+                return stops[0]  # nothing fits: move on by one cluster (or entity)
+            if found < len(stops) - 1 or limit == word_end:
+                return stops[found]
+        # All of the window fits (or it holds no whole cluster): look further.
+        window *= 4
+
+
+def _cluster_stops(text: str, start: int, limit: int, fits: Callable[[int], bool]) -> list[int]:
+    """The grapheme boundaries in ``text[start:limit]`` after ``start`` where a cut may go."""
+    piece = text[start:limit]
     spans = [
         (span.start + start, span.end + start)
-        for span in entities(word)
-        # One that starts later in the word is kept whole: the cut goes before it, and it is
-        # weighed again when it starts the next part.
+        for span in entities(piece)
+        # One that starts later is kept whole: the cut goes before it, and it is weighed again
+        # when it starts the next part.
         if span.start > 0 or fits(span.end + start)
     ]
     stops: list[int] = []
     position = start
-    for cluster in _GRAPHEME.findall(word):
+    for cluster in _GRAPHEME.findall(piece):
         position += len(cluster)
-        if not _inside(position, spans):
+        if not spans or not _inside(position, spans):
             stops.append(position)
-    if not stops or stops[-1] != word_end:
-        stops.append(word_end)
-    low, high = 0, len(stops)  # stops[:low] fit, stops[high:] do not (as far as bisecting knows)
-    while low < high:
-        middle = (low + high) // 2
-        if fits(stops[middle]):
-            low = middle + 1
-        else:
-            high = middle
-    if low == 0:
-        # Nothing fits: move on by one cluster (or the entity that starts here).
-        return stops[0]
-    return stops[low - 1]
+    if not stops or stops[-1] != limit:
+        stops.append(limit)
+    return stops
