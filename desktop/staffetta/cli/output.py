@@ -263,7 +263,7 @@ def _part_lines(preview: Preview, indent: str) -> list[str]:
 def _ends(text: str) -> str:
     """How a part starts and ends, on one line: where the split points are."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= 72 else f"{flat[:48]} … {flat[-20:]}"
+    return flat if len(flat) <= 72 else f"{flat[:48].rstrip()} … {flat[-20:].lstrip()}"
 
 
 class Progress:
