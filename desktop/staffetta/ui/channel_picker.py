@@ -123,7 +123,7 @@ class ChannelPicker(QWidget):
         self.add_button.clicked.connect(lambda: self.addAccountRequested.emit(""))
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(8, 8, 4, 8)
         layout.addWidget(self.heading)
         layout.addWidget(self.empty)
         layout.addWidget(scroll, 1)
