@@ -191,7 +191,8 @@ def test_drafts_dialog_reopens_duplicates_and_deletes_with_undo(
 
     dialog.select(old.id)
     assert dialog.delete_button.isEnabled()
-    qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+    dialog.list.setFocus()
+    qtbot.keyClick(dialog.list, Qt.Key.Key_Delete)
     qtbot.waitUntil(lambda: old.id not in dialog.drafts_shown(), timeout=WAIT)
     assert dialog.status.text() == "Draft deleted."
     assert not store.path_of(old.id).exists()
