@@ -20,6 +20,7 @@ from staffetta.channels.bluesky_richtext import (
     mention_handles,
     parse_page_meta,
     record_tags,
+    short_url,
 )
 from staffetta.channels.bluesky_session import Credentials
 from staffetta.core.channel import Fix
@@ -118,18 +119,22 @@ def covered(text: str, facet: dict[str, object]) -> str:
 def test_facets_cover_exactly_their_text_after_emoji_cjk_and_zwj() -> None:
     text = (
         f"{FAMILY} 日本語のテキスト e\u0301 @alice.bsky.social 見て https://例え.jp/パス?q=1 "
-        "and example.com/x. #タグ #Café 🇮🇹 @bob@mastodon.social @nobody.example"
+        "and example.com/x. #タグ https://example.org/a/very/long/path/indeed#top #Café 🇮🇹 "
+        "@bob@mastodon.social @nobody.example"
     )
     dids = {"alice.bsky.social": "did:plc:alice", "nobody.example": ""}
-    facets = build_facets(text, dids)
-    seen = [(covered(text, f), f["features"][0]) for f in facets]  # type: ignore[index]
+    posted, facets = build_facets(text, dids)
+    assert posted == text.replace("https://例え.jp/パス?q=1", "例え.jp/パス?q=1").replace(
+        "https://example.org/a/very/long/path/indeed#top", "example.org/a/very/long/..."
+    )
+    seen = [(covered(posted, f), f["features"][0]) for f in facets]  # type: ignore[index]
     assert seen == [
         (
             "@alice.bsky.social",
             {"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:alice"},
         ),
         (
-            "https://例え.jp/パス?q=1",
+            "例え.jp/パス?q=1",
             {"$type": "app.bsky.richtext.facet#link", "uri": "https://例え.jp/パス?q=1"},
         ),
         (
@@ -137,6 +142,13 @@ def test_facets_cover_exactly_their_text_after_emoji_cjk_and_zwj() -> None:
             {"$type": "app.bsky.richtext.facet#link", "uri": "https://example.com/x"},
         ),
         ("#タグ", {"$type": "app.bsky.richtext.facet#tag", "tag": "タグ"}),
+        (
+            "example.org/a/very/long/...",
+            {
+                "$type": "app.bsky.richtext.facet#link",
+                "uri": "https://example.org/a/very/long/path/indeed#top",
+            },
+        ),
         ("#Café", {"$type": "app.bsky.richtext.facet#tag", "tag": "Café"}),
     ]
     starts = [f["index"]["byteStart"] for f in facets]  # type: ignore[index]
@@ -151,8 +163,23 @@ def test_mentions_are_handles_only() -> None:
 
 def test_too_long_hashtag_gets_no_facet() -> None:
     text = "#" + "a" * 65
-    assert build_facets(text, {}) == []
-    assert len(build_facets("#" + "a" * 64, {})) == 1
+    assert build_facets(text, {}) == (text, [])
+    assert len(build_facets("#" + "a" * 64, {})[1]) == 1
+
+
+def test_links_count_as_posted_shortened() -> None:
+    long_link = "https://example.org/" + "p" * 100
+    text = "a" * 270 + " " + long_link
+    count, problems = preview(text)
+    assert count == 270 + len(" example.org/" + "p" * 12 + "...") == 298
+    assert problems == []
+    assert CHANNEL.fits(text, ACCOUNT)
+    assert CHANNEL.fits("a" * 272 + " " + long_link, ACCOUNT)  # 300
+    assert not CHANNEL.fits("a" * 273 + " " + long_link, ACCOUNT)
+    assert short_url("https://example.org/") == "example.org"
+    assert short_url("http://Example.org/abc?d=1") == "Example.org/abc?d=1"
+    assert short_url("example.org/12345678901234") == "example.org/12345678901234"  # 15
+    assert short_url("example.org/123456789012345") == "example.org/123456789012..."  # 16
 
 
 def test_record_tags_skip_inline_and_clip_to_eight() -> None:

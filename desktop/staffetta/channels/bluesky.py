@@ -196,7 +196,11 @@ class BlueskyChannel(Channel):
         return api.DEFAULT_IMAGE_BYTES
 
     def fits(self, text: str, account: Account) -> bool:
-        return utf8_length(text) <= api.MAX_TEXT_BYTES and grapheme_count(text) <= api.MAX_GRAPHEMES
+        posted = richtext.posted_text(text)
+        return (
+            utf8_length(posted) <= api.MAX_TEXT_BYTES
+            and grapheme_count(posted) <= api.MAX_GRAPHEMES
+        )
 
     def thread_text(self, post: Post, account: Account) -> str:
         parts = plan_thread(
@@ -247,7 +251,9 @@ class BlueskyChannel(Channel):
             account_name=account.name,
             handle=self.handle(account),
             parts=tuple(
-                PreviewPart(text, grapheme_count(text), richtext.facet_spans(text))
+                PreviewPart(
+                    text, grapheme_count(richtext.posted_text(text)), richtext.facet_spans(text)
+                )
                 for text in texts
             ),
             limit=limits.max_chars,
@@ -386,13 +392,13 @@ class BlueskyChannel(Channel):
         done: list[dict[str, str]],
         progress: _Progress,
     ) -> dict[str, Any]:
+        dids = await _resolve_mentions(session, richtext.mention_handles(text))
+        posted, facets = richtext.build_facets(text, dids)
         record: dict[str, Any] = {
             "$type": api.POST_COLLECTION,
-            "text": text,
+            "text": posted,
             "createdAt": _iso(ctx.clock.now()),
         }
-        dids = await _resolve_mentions(session, richtext.mention_handles(text))
-        facets = richtext.build_facets(text, dids)
         if facets:
             record["facets"] = facets
         language = str(ctx.account.settings.get("language") or "").strip()
@@ -612,8 +618,9 @@ def _iso(when: float) -> str:
 
 
 def _over(text: str) -> str:
-    """What is over the limits in ``text``, or "" when it fits."""
-    count, size = grapheme_count(text), utf8_length(text)
+    """What is over the limits in ``text`` as posted, or "" when it fits."""
+    posted = richtext.posted_text(text)
+    count, size = grapheme_count(posted), utf8_length(posted)
     if count > api.MAX_GRAPHEMES:
         return f"{count} / {api.MAX_GRAPHEMES} characters — {count - api.MAX_GRAPHEMES} over"
     if size > api.MAX_TEXT_BYTES:

@@ -6,6 +6,9 @@ same rules as everywhere else in Staffetta (:func:`staffetta.core.text.entities`
 highlights exactly what becomes a facet. A mention becomes a facet only when its handle resolves
 to a DID at publish time (as in Bluesky's own app); a ``@user@server`` fediverse address is text.
 
+As in Bluesky's own app, a link is posted shortened (``example.org/a-long-pa...``) with its facet
+pointing at the full URL, and the post is counted that way.
+
 The link card (``app.bsky.embed.external``) is built by the client from the page's own metadata:
 Open Graph ``og:title``/``og:description``/``og:image``, falling back to ``<title>`` and
 ``<meta name="description">``.
@@ -13,6 +16,7 @@ Open Graph ``og:title``/``og:description``/``og:image``, falling back to ``<titl
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -66,10 +70,63 @@ def _tag_fits(tag: str) -> bool:
     return utf8_length(tag) <= api.MAX_TAG_BYTES and grapheme_count(tag) <= api.MAX_TAG_GRAPHEMES
 
 
-def build_facets(text: str, dids: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Facets for ``text``; ``dids`` maps each resolved mention handle to its DID."""
-    facets: list[dict[str, Any]] = []
+def short_url(written: str) -> str:
+    """A link as Bluesky's app writes it into a post: host and path, the path cut to 13
+    characters and ``...`` when longer than 15 (its ``toShortUrl``); the facet keeps the full URL.
+
+    The desktop preview (``ui.preview_text.display_url`` with the Bluesky style) shows links by the
+    same rule, so what the preview shows is what gets posted, and counted.
+    """
+    url = written if "://" in written else "https://" + written
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return written
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return written
+    path = "" if parts.path == "/" else parts.path
+    if parts.query:
+        path += "?" + parts.query
+    if parts.fragment:
+        path += "#" + parts.fragment
+    if len(path) > 15:
+        return parts.netloc + path[:13] + "..."
+    return parts.netloc + path
+
+
+@functools.lru_cache(maxsize=64)
+def posted_text(text: str) -> str:
+    """The text as it is posted (and counted): every link shortened by :func:`short_url`."""
+    return _shortened(text)[0]
+
+
+def _shortened(text: str) -> tuple[str, list[tuple[int, int, Span]]]:
+    """The posted text and each facet span's [start, end) in it (code points)."""
+    pieces: list[str] = []
+    placed: list[tuple[int, int, Span]] = []
+    position = length = 0
     for span in facet_spans(text):
+        pieces.append(text[position : span.start])
+        length += span.start - position
+        shown = short_url(text[span.start : span.end]) if span.kind is SpanKind.LINK else None
+        shown = shown if shown is not None else text[span.start : span.end]
+        pieces.append(shown)
+        placed.append((length, length + len(shown), span))
+        length += len(shown)
+        position = span.end
+    pieces.append(text[position:])
+    return "".join(pieces), placed
+
+
+def build_facets(text: str, dids: Mapping[str, str]) -> tuple[str, list[dict[str, Any]]]:
+    """The text to post and its facets; ``dids`` maps each resolved mention handle to its DID.
+
+    Links are shortened in the posted text (:func:`short_url`), their facets keeping the URL;
+    byte offsets are those of the posted text.
+    """
+    posted, placed = _shortened(text)
+    facets: list[dict[str, Any]] = []
+    for start, end, span in placed:
         feature: dict[str, Any]
         if span.kind is SpanKind.LINK:
             feature = {"$type": f"{FACET}#link", "uri": span.value}
@@ -82,9 +139,11 @@ def build_facets(text: str, dids: Mapping[str, str]) -> list[dict[str, Any]]:
             if not did:
                 continue
             feature = {"$type": f"{FACET}#mention", "did": did}
-        start, end = to_utf8_range(text, span.start, span.end)
-        facets.append({"index": {"byteStart": start, "byteEnd": end}, "features": [feature]})
-    return facets
+        byte_start, byte_end = to_utf8_range(posted, start, end)
+        facets.append(
+            {"index": {"byteStart": byte_start, "byteEnd": byte_end}, "features": [feature]}
+        )
+    return posted, facets
 
 
 def record_tags(tags: tuple[str, ...], text: str) -> list[str]:
