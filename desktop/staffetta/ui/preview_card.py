@@ -17,8 +17,17 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QLocale, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QFocusEvent, QPainter, QPaintEvent, QPalette, QPixmap
+from PySide6.QtCore import QEvent, QLocale, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QFocusEvent,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -63,6 +72,7 @@ from staffetta.ui.preview_text import (
 READER_CAP = 480  # pixels of a long blog or newsletter body shown until "Show more"
 READER_FOLD_CHARS = 1000  # characters of HTML laid out until "Show more"
 AVATAR = 40
+CARD_RADIUS = 10
 
 # Channels whose posts are e-mails: their title is the Subject line.
 EMAIL_CHANNELS = frozenset({"smtp", "email", "buttondown", "listmonk", "ghost_newsletter"})
@@ -102,6 +112,9 @@ class PreviewCard(QFrame):
         self._avatar_key: tuple[str, str, float] | None = None
         self._count_key: tuple[int, int, str, str] | None = None
         self._icons: dict[bool, QPixmap] = {}
+        self._count_state = ""
+        self._count_fits = 0  # the label is wide enough for texts this long (digits: same width)
+        self._accent: tuple[str, str] = ("", "")  # channel, its entity colour on this palette
         self._accessible: tuple[str, ...] = ()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -268,8 +281,12 @@ class PreviewCard(QFrame):
         if key == self._count_key:
             return
         self._count_key = key
-        self.count_label.setText(self._count_text(count, preview.limit, preview.unit))
-        self._paint_state(self.count_label, state)
+        text = self._count_text(count, preview.limit, preview.unit)
+        self.count_label.setText(text)
+        if state != self._count_state:
+            self._count_state = state
+            self._paint_state(self.count_label, state)
+        self._fit_count_label(text)
         if preview.limit:
             tip = self.tr("{count} of {limit} {unit}, counted the way the platform counts").format(
                 count=count, limit=preview.limit, unit=preview.unit
@@ -279,6 +296,19 @@ class PreviewCard(QFrame):
                 count=count, unit=preview.unit
             )
         self.count_label.setToolTip(tip)
+
+    def _fit_count_label(self, text: str) -> None:
+        """Keep the count label at a fixed size that only ever grows: a label of fixed size does
+        not make the pane lay out every card again when its text changes on each keystroke."""
+        label = self.count_label
+        if len(text) <= self._count_fits:
+            return
+        font = QFont(label.font())
+        font.setBold(True)
+        metrics = QFontMetrics(font)
+        width = max(metrics.horizontalAdvance(text), metrics.horizontalAdvance("8,888 / 8,888")) + 4
+        label.setFixedSize(max(width, label.minimumWidth()), metrics.height())
+        self._count_fits = len(text)
 
     def _paint_state(self, label: QLabel, state: str) -> None:
         palette = label.palette()
@@ -324,7 +354,9 @@ class PreviewCard(QFrame):
                 widget.setVisible(False)
 
     def _set_parts(self, parts: Sequence[PreviewPart], channel: str, palette: QPalette) -> bool:
-        accent = accent_colour(channel, palette).name()
+        if self._accent[0] != channel:
+            self._accent = (channel, accent_colour(channel, palette).name())
+        accent = self._accent[1]
         threaded = len(parts) > 1
         while len(self._bubbles) < len(parts):
             bubble = PartBubble(self._documents, self)
@@ -367,7 +399,7 @@ class PreviewCard(QFrame):
 
     def _set_problems(self, problems: Sequence[Problem]) -> None:
         while len(self._problem_rows) < len(problems):
-            row = ProblemRow(self._documents, self)
+            row = ProblemRow(self)
             row.button.clicked.connect(lambda _=False, r=row: self._on_fix(r))
             self._problems_box.addWidget(row)
             self._problem_rows.append(row)
@@ -459,6 +491,8 @@ class PreviewCard(QFrame):
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange and self._input is not None:
             self._count_key = None
+            self._count_state = ""
+            self._accent = ("", "")
             for row in self._problem_rows:
                 row.problem = None
             self._render(self._input)
@@ -472,21 +506,38 @@ class PreviewCard(QFrame):
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        # A rounded card. Filling the whole rounded shape antialiased costs about a millisecond
+        # per card on every keystroke, so only the corners and the outline are antialiased.
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         palette = self.palette()
+        base = palette.color(QPalette.ColorRole.Base)
+        rect = self.rect()
+        radius = CARD_RADIUS
+        painter.fillRect(rect.adjusted(radius, 0, -radius, 0), base)
+        painter.fillRect(rect.adjusted(0, radius, 0, -radius), base)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(base)
+        diameter = 2 * radius
+        for x, y in (
+            (rect.left(), rect.top()),
+            (rect.right() + 1 - diameter, rect.top()),
+            (rect.left(), rect.bottom() + 1 - diameter),
+            (rect.right() + 1 - diameter, rect.bottom() + 1 - diameter),
+        ):
+            painter.drawEllipse(QRectF(x, y, diameter, diameter))
         focused = self.hasFocus()
-        pen = palette.color(QPalette.ColorRole.Highlight if focused else QPalette.ColorRole.Mid)
         width = 2.0 if focused else 1.0
-        painter.setPen(pen)
-        painter.setBrush(palette.color(QPalette.ColorRole.Base))
+        painter.setPen(
+            QPen(
+                palette.color(QPalette.ColorRole.Highlight if focused else QPalette.ColorRole.Mid),
+                width,
+            )
+        )
+        painter.setBrush(Qt.BrushStyle.NoBrush)
         inset = width / 2
-        painter.drawRoundedRect(QRectF(self.rect()).adjusted(inset, inset, -inset, -inset), 10, 10)
+        painter.drawRoundedRect(QRectF(rect).adjusted(inset, inset, -inset, -inset), radius, radius)
         painter.end()
-
-    def sizeHint(self) -> QSize:
-        hint = super().sizeHint()
-        return QSize(min(hint.width(), 420), hint.height())
 
 
 def _worst_count(preview: Preview | None) -> int:

@@ -72,9 +72,13 @@ class DocumentCache:
 class DocumentView(QWidget):
     """Paints a shared document; its height follows its width (and an optional cap)."""
 
-    def __init__(self, documents: DocumentCache, parent: QWidget | None = None) -> None:
+    def __init__(self, documents: DocumentCache | None, parent: QWidget | None = None) -> None:
+        """With ``documents`` None the view keeps a document of its own (for short texts that
+        differ per card, where building and caching a shared document costs more)."""
         super().__init__(parent)
         self._documents = documents
+        self._own: QTextDocument | None = None
+        self._own_content = ("", "", "")  # what the own document holds: html, css, font key
         self._html = ""
         self._css = ""
         self._max_height = 0
@@ -89,10 +93,15 @@ class DocumentView(QWidget):
         """Show ``html``; returns False (and does nothing) when it is what is shown already."""
         if (html, css, max_height) == (self._html, self._css, self._max_height):
             return False
+        laid_out = self.isVisible() and self.testAttribute(Qt.WidgetAttribute.WA_Resized)
+        before = self.heightForWidth(self.width()) if laid_out else -1
         if (html, css) != (self._html, self._css):
             self._heights.clear()
         self._html, self._css, self._max_height = html, css, max_height
-        self.updateGeometry()
+        # Most keystrokes change no line count: then only this view repaints, and the pane is
+        # spared a layout pass over every card.
+        if not laid_out or self.heightForWidth(self.width()) != before:
+            self.updateGeometry()
         self.update()
         return True
 
@@ -104,9 +113,22 @@ class DocumentView(QWidget):
         return self._document(self.width())
 
     def _document(self, width: int) -> QTextDocument:
-        return self._documents.get(
-            self._html, self._css, max(1, width), self.font(), self._font_key
-        )
+        width = max(1, width)
+        if self._documents is not None:
+            return self._documents.get(self._html, self._css, width, self.font(), self._font_key)
+        doc = self._own
+        if doc is None:
+            doc = self._own = QTextDocument(self)
+            doc.setUndoRedoEnabled(False)
+            doc.setDocumentMargin(0)
+        if self._own_content != (self._html, self._css, self._font_key):
+            self._own_content = (self._html, self._css, self._font_key)
+            doc.setDefaultFont(self.font())
+            doc.setDefaultStyleSheet(self._css)
+            doc.setHtml(self._html)
+        if doc.textWidth() != width:
+            doc.setTextWidth(width)
+        return doc
 
     def is_capped(self) -> bool:
         """Whether the text is taller than the cap, so only its start shows."""
@@ -288,15 +310,15 @@ class PartBubble(QFrame):
 class ProblemRow(QWidget):
     """A problem's message, and its fix as a button when the channel offers one."""
 
-    def __init__(self, documents: DocumentCache, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.icon = QLabel(self)
         self.icon.setAlignment(Qt.AlignmentFlag.AlignTop)
-        # A shared document rather than a word-wrapped QLabel: the message changes on every
-        # keystroke past the limit, and a QLabel lays its text out again for each size query.
-        self.message = DocumentView(documents, self)
+        # Not a word-wrapped QLabel: the message changes on every keystroke past the limit, and a
+        # QLabel lays its text out again for every size query of every layout pass.
+        self.message = DocumentView(None, self)
         self.button = QPushButton(self)
         self.button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
