@@ -150,6 +150,7 @@ class Shell(QObject):
             self.window.save_state()
         self.window.prepare_quit()
         self.window.close()
+        self.window.shutdown_pages()
         self.tray.hide()
         self.ctx.bridge.stop()
         self.finished.emit()

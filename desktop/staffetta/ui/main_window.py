@@ -258,6 +258,18 @@ class MainWindow(QMainWindow):
                 page.addAccountRequested.connect(self.add_account)
             if hasattr(page, "published"):
                 page.published.connect(self._on_published)
+        elif key == "outbox" and hasattr(page, "editRequested"):
+            page.editRequested.connect(self.edit_post)
+
+    def edit_post(self, post_id: int, account_id: str) -> None:
+        """The outbox's "edit and requeue": the stored post in the composer, for that account."""
+        composer: Any = self.show_page("compose")
+        if not hasattr(composer, "edit_post"):
+            self.statusBar().showMessage(
+                self.tr("Editing a queued post is not available in this build yet."), 8000
+            )
+            return
+        composer.edit_post(self.ctx.runtime.store.post(post_id), [account_id])
 
     def add_account(self, group: str = "") -> None:
         """Open the Accounts page's add-account flow (for ``group``: "owned" or "social")."""
@@ -363,19 +375,21 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def open_drafts(self) -> QDialog | None:
+    def open_drafts(self) -> QWidget | None:
+        """File ▸ Drafts…: the composer's list of drafts to reopen, duplicate or delete."""
         page: Any = self.show_page("compose")
-        factory = _import_widget("staffetta.ui.drafts_dialog", "DraftsDialog")
-        if factory is None or isinstance(page, _Placeholder):
+        if not hasattr(page, "show_drafts"):
             self.statusBar().showMessage(self.tr("Drafts are not available in this build yet."))
             return None
-        dialog: Any = factory(self.ctx, self, composer=page)
-        if hasattr(dialog, "draftChosen") and hasattr(page, "open_draft"):
-            dialog.draftChosen.connect(page.open_draft)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-        result: QDialog = dialog
-        return result
+        dialog: QWidget = page.show_drafts()
+        return dialog
+
+    def shutdown_pages(self) -> None:
+        """The app is quitting: let each page save what is pending and stop its threads."""
+        for page in self._pages.values():
+            shutdown = getattr(page, "shutdown", None)
+            if callable(shutdown):
+                shutdown()
 
     # --- window state ----------------------------------------------------------------------------
     def bring_to_front(self) -> None:

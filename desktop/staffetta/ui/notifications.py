@@ -22,7 +22,7 @@ from staffetta.core.engine import EngineEvent
 from staffetta.core.model import State
 from staffetta.ui.context import AppContext
 from staffetta.ui.settings_dialog import Preferences
-from staffetta.ui.tray import endpoint_of, platform_names
+from staffetta.ui.tray import platform_names
 
 COALESCE_MS = 800  # events this close together make one notification
 # A recovery whose released posts have not all gone out after this long is reported as it stands
@@ -79,8 +79,11 @@ class Notifier(QObject):
         self._settle_timer = QTimer(self)
         self._settle_timer.setSingleShot(True)
         self._settle_timer.timeout.connect(self._settle_due)
+        # account id -> endpoint, endpoint -> platform name: read again when accounts change
+        self._platforms: tuple[dict[str, str], dict[str, str]] | None = None
         ctx.bridge.platformUp.connect(self.on_platform_up)
         ctx.bridge.deliveryChanged.connect(self.on_delivery_changed)
+        ctx.bridge.accountsChanged.connect(self._forget_platforms)
 
     def notify(self, title: str, message: str) -> None:
         note = Notification(title, message)
@@ -93,7 +96,7 @@ class Notifier(QObject):
     def on_platform_up(self, event: EngineEvent) -> None:
         if event.count <= 0:
             return
-        name = platform_names(self._ctx.runtime).get(event.endpoint, event.endpoint)
+        name = self._names(event.endpoint).get(event.endpoint, event.endpoint)
         previous = self._recoveries.pop(event.endpoint, None)
         if previous is not None:
             self._finish_recovery(previous)
@@ -106,8 +109,8 @@ class Notifier(QObject):
         if state is None:
             return
         if state is State.SENT:
-            endpoint = endpoint_of(self._ctx.runtime, event.account_id)
-            recovery = self._recoveries.get(endpoint or "")
+            endpoint = self._endpoint(event.account_id) if self._recoveries else None
+            recovery = self._recoveries.get(endpoint) if endpoint is not None else None
             if recovery is not None and endpoint is not None:
                 recovery.sent += 1
                 if recovery.sent >= recovery.released:
@@ -193,13 +196,34 @@ class Notifier(QObject):
             ).format(platform=platform)
         self.notify(title, message)
 
+    # --- platforms (engine events name accounts; users know platforms) ------------------------
+    def _forget_platforms(self) -> None:
+        self._platforms = None
+
+    def _platform_map(self, *, fresh: bool = False) -> tuple[dict[str, str], dict[str, str]]:
+        """Read from the store once, not once per event: a flush sends hundreds of events."""
+        if self._platforms is None or fresh:
+            runtime = self._ctx.runtime
+            endpoints = {}
+            for account in runtime.store.accounts():
+                channel = runtime.channels.get(account.channel)
+                if channel is not None:
+                    endpoints[account.id] = channel.endpoint(account)
+            self._platforms = (endpoints, platform_names(runtime))
+        return self._platforms
+
+    def _endpoint(self, account_id: str) -> str | None:
+        endpoints, _names = self._platform_map()
+        if account_id not in endpoints:  # added by another process (the CLI) meanwhile
+            endpoints, _names = self._platform_map(fresh=True)
+        return endpoints.get(account_id)
+
+    def _names(self, endpoint: str) -> dict[str, str]:
+        names = self._platform_map()[1]
+        return names if endpoint in names else self._platform_map(fresh=True)[1]
+
     def _platform_of(self, account_id: str) -> str:
-        runtime = self._ctx.runtime
-        account = runtime.store.account(account_id)
-        if account is None:
+        endpoint = self._endpoint(account_id)
+        if endpoint is None:
             return account_id
-        endpoint = endpoint_of(runtime, account_id)
-        names = platform_names(runtime)
-        channel = runtime.channels.get(account.channel)
-        fallback = channel.label if channel is not None else account.channel
-        return names.get(endpoint or "", fallback)
+        return self._names(endpoint).get(endpoint, endpoint)

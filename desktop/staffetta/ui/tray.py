@@ -45,15 +45,7 @@ class OutboxSummary:
     down: tuple[tuple[str, float], ...] = ()  # (platform name, down since) per platform
 
 
-# --- reading the store (shared with the notifications) -------------------------------------------
-def endpoint_of(runtime: Runtime, account_id: str) -> str | None:
-    """The platform endpoint (circuit-breaker key) an account delivers to."""
-    account = runtime.store.account(account_id)
-    if account is None or account.channel not in runtime.channels:
-        return None
-    return runtime.channels[account.channel].endpoint(account)
-
-
+# --- reading the store (the notifications name platforms the same way) ---------------------------
 def platform_names(runtime: Runtime) -> dict[str, str]:
     """endpoint -> the name users know it by ("Mastodon"; with the server when several share a
     channel, "Mastodon (mastodon.social)")."""
