@@ -26,7 +26,7 @@ if str(HERE) not in sys.path:  # `python tests/benchmarks/run.py` and `python -m
 
 from bench_common import Figure  # noqa: E402
 
-BENCHMARKS = ("publish", "recovery_flush", "outage", "keystroke")
+BENCHMARKS = ("publish", "recovery_flush", "outage", "keystroke", "gui_startup", "gui_stall")
 
 
 def _fmt(value: float | None) -> str:

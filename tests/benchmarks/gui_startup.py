@@ -1,0 +1,199 @@
+"""Window start-up: from launching ``staffetta --quit-after-startup`` to an idle main window.
+
+Three programs, each started as a fresh process and timed from spawn to exit, runs interleaved so
+drift in the machine's load hits all three alike (the figure is the median):
+
+* **bare** — a bare PySide6 ``QMainWindow``: start Python, import Qt, show the window, quit once
+  the event loop is idle. The floor every Qt app pays.
+* **empty** — ``staffetta --quit-after-startup`` with an empty STAFFETTA_HOME.
+* **full** — the same with 20 accounts (10 site folders, 10 Mastodon accounts whose tokens are in
+  a keyring) and 10,000 posts of history (every copy sent).
+
+All run with Qt's offscreen platform, so no display server takes part. Peak RSS comes from the
+kernel's accounting of each child (``wait4``). The Mastodon tokens live in the tests' file keyring
+(a stand-in for the OS keyring; start-up checks that the keyring answers when accounts need it).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench_common import Figure, fresh_home
+
+ROOT = Path(__file__).resolve().parents[2]
+SUPPORT = ROOT / "tests" / "support"
+ACCOUNTS_SITE, ACCOUNTS_MASTODON = 10, 10
+HISTORY = 10_000
+
+BARE = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication(sys.argv[:1])
+window = QMainWindow()
+window.setWindowTitle("bare")
+window.resize(1180, 760)
+window.show()
+QTimer.singleShot(0, app.quit)
+sys.exit(app.exec())
+"""
+APP = "import sys; from staffetta.cli import main; sys.exit(main(['--quit-after-startup']))"
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_rss_mb: float
+
+
+def _spawn(code: str, env: dict[str, str]) -> Run:
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stderr is not None
+    errors = child.stderr.read()
+    _pid, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"child exited {child.returncode}: {errors.decode(errors='replace')}")
+    return Run(seconds, usage.ru_maxrss / 1024.0)  # ru_maxrss is in KiB on Linux
+
+
+def _env(home: Path, keyring_file: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFETTA_")}
+    env.update(
+        STAFFETTA_HOME=str(home),
+        QT_QPA_PLATFORM="offscreen",
+        PYTHON_KEYRING_BACKEND="file_keyring.FileKeyring",
+        STAFFETTA_TEST_KEYRING=str(keyring_file),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(SUPPORT), env.get("PYTHONPATH")])),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+def _fill(home: Path, keyring_file: Path) -> None:
+    """20 accounts and 10,000 sent posts, the way they would be after months of use."""
+    sys.path.insert(0, str(SUPPORT))
+    previous = os.environ.get("STAFFETTA_TEST_KEYRING")
+    os.environ["STAFFETTA_TEST_KEYRING"] = str(keyring_file)
+    try:
+        from file_keyring import FileKeyring
+
+        from staffetta.core.model import Post, State
+        from staffetta.core.paths import Paths
+        from staffetta.core.secrets import SecretStore
+        from staffetta.core.store import Store
+
+        paths = Paths.under(home).ensure()
+        secrets = SecretStore(FileKeyring())
+        store = Store.open(paths.database)
+        # Preparation only (not measured): skip the fsync of each of the 10,000 commits.
+        store._conn.execute("PRAGMA synchronous = OFF")
+        ids = []
+        for n in range(ACCOUNTS_SITE):
+            folder = home / "sites" / f"site{n}"
+            folder.mkdir(parents=True)
+            ids.append(store.add_account("static_site", f"Site {n}", {"folder": str(folder)}).id)
+        for n in range(ACCOUNTS_MASTODON):
+            account = store.add_account(
+                "mastodon",
+                f"Mastodon {n}",
+                {"instance_url": f"https://social{n}.example", "handle": f"@me@social{n}.example"},
+            )
+            secrets.set(account.id, f"token-{n}")
+            ids.append(account.id)
+        for n in range(HISTORY):
+            targets = [ids[n % len(ids)], ids[(n * 7 + 3) % len(ids)]]
+            body = f"Post {n} of the history, with a link https://example.org/{n} #history"
+            store.enqueue(Post(body=body, title=f"History {n}"), targets)
+        delivery_ids = [d.id for d in store.deliveries()]
+        for chunk in range(0, len(delivery_ids), 500):
+            store.set_state(delivery_ids[chunk : chunk + 500], State.SENT)
+        store.close()
+    finally:
+        if previous is None:
+            os.environ.pop("STAFFETTA_TEST_KEYRING", None)
+        else:
+            os.environ["STAFFETTA_TEST_KEYRING"] = previous
+
+
+def run(quick: bool) -> list[Figure]:
+    runs = 3 if quick else 7
+    with (
+        fresh_home("gui-empty") as empty,
+        tempfile.TemporaryDirectory(prefix="staffetta-bench-gui-") as scratch,
+    ):
+        full = Path(scratch) / "full"
+        keyring_file = Path(scratch) / "keyring.json"
+        _fill(full, keyring_file)
+        programs = {
+            "bare": (BARE, _env(empty, keyring_file)),
+            "empty": (APP, _env(empty, keyring_file)),
+            "full": (APP, _env(full, keyring_file)),
+        }
+        for code, env in programs.values():  # warm the disk cache and .pyc files
+            _spawn(code, env)
+        samples: dict[str, list[Run]] = {name: [] for name in programs}
+        for _ in range(runs):
+            for name, (code, env) in programs.items():
+                samples[name].append(_spawn(code, env))
+
+    def median(name: str, field: str) -> float:
+        return statistics.median(getattr(r, field) for r in samples[name])
+
+    bare, empty_s, full_s = (median(n, "seconds") for n in ("bare", "empty", "full"))
+    bare_rss, full_rss = median("bare", "peak_rss_mb"), median("full", "peak_rss_mb")
+    spread = {n: (min(r.seconds for r in s), max(r.seconds for r in s)) for n, s in samples.items()}
+    note = ", ".join(f"{n} {lo:.2f}-{hi:.2f} s" for n, (lo, hi) in spread.items())
+    return [
+        Figure(
+            "start to idle window (20 accounts, 10,000 posts) vs bare QMainWindow",
+            full_s,
+            "s",
+            bare,
+            full_s / bare,
+            "ratio <= 2",
+            full_s / bare <= 2.0,
+            f"median of {runs} fresh processes each, spawn to exit; ranges: {note}",
+        ),
+        Figure(
+            "start to idle window (20 accounts, 10,000 posts) vs empty database",
+            full_s,
+            "s",
+            empty_s,
+            full_s / empty_s,
+            "ratio <= 1.1",
+            full_s / empty_s <= 1.1,
+        ),
+        Figure(
+            "start to idle window, empty database, vs bare QMainWindow",
+            empty_s,
+            "s",
+            bare,
+            empty_s / bare,
+            note="information: what the app's imports, outbox and engine thread cost by themselves",
+        ),
+        Figure(
+            "peak RSS of the window (20 accounts, 10,000 posts) vs bare QMainWindow",
+            full_rss,
+            "MB",
+            bare_rss,
+            full_rss / bare_rss,
+            "ratio <= 1.6",
+            full_rss / bare_rss <= 1.6,
+            f"empty database: {median('empty', 'peak_rss_mb'):.0f} MB",
+        ),
+    ]
