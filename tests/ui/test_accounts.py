@@ -252,6 +252,8 @@ def test_adding_a_mastodon_account_through_the_browser_sign_in(
     assert dialog.cancel_sign_in_button.isVisible()
     assert browser.urls[0].startswith(sandbox.platform_url(MASTODON) + "/oauth/authorize?")
     assert "code_challenge_method=S256" in browser.urls[0]
+    click(qtbot, dialog.open_again_button)  # the user closed the tab by mistake
+    assert browser.urls == [browser.urls[0]] * 2
 
     page_in_browser = browser.approve()
     assert "You can close this tab and return to Staffetta." in page_in_browser.text
