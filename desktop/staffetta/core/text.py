@@ -197,32 +197,25 @@ def _may_hold_link(run: str) -> bool:
 
 def _linkify(text: str) -> list[tuple[int, int]]:
     """(start, end) of linkify's matches, found in the candidate runs only."""
-    runs = [
-        match.span() for match in _LINK_CANDIDATE.finditer(text) if _may_hold_link(match.group())
-    ]
-    if not runs:
-        return []
-    # Join the runs with single spaces; ``offsets[i]`` maps run i back to the original text.
-    pieces: list[str] = []
-    starts: list[int] = []
-    offsets: list[int] = []
-    joined_length = 0
-    for start, end in runs:
-        starts.append(joined_length)
-        offsets.append(start - joined_length)
-        pieces.append(text[start:end])
-        joined_length += end - start + 1
-    joined = " ".join(pieces)
-    try:
-        matches = _LINKIFIER.match(joined) or []
-    except Exception:  # pragma: no cover - third-party code must never break a preview
-        return []
-    found = []
-    for match in matches:
-        index, last_index = int(match.index), int(match.last_index)
-        shift = offsets[bisect.bisect_right(starts, index) - 1]
-        found.append((index + shift, last_index + shift))
+    found: list[tuple[int, int]] = []
+    for match in _LINK_CANDIDATE.finditer(text):
+        run = match.group()
+        if _may_hold_link(run):
+            offset = match.start()
+            found.extend((offset + start, offset + end) for start, end in _run_links(run))
     return found
+
+
+# A link never contains whitespace and whitespace always ends one, so each run is linkified on its
+# own and remembered: a keystroke changes one run, and a post's other links are not searched
+# again (linkify-it is most of the cost of finding entities in a long post).
+@functools.lru_cache(maxsize=4096)
+def _run_links(run: str) -> tuple[tuple[int, int], ...]:
+    try:
+        matches = _LINKIFIER.match(run) or []
+    except Exception:  # pragma: no cover - third-party code must never break a preview
+        return ()
+    return tuple((int(match.index), int(match.last_index)) for match in matches)
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
