@@ -28,6 +28,7 @@ from staffetta.core.errors import (
     InputError,
     PermanentError,
     RateLimited,
+    SecretStoreError,
     TransientError,
     UnknownOutcome,
 )
@@ -655,3 +656,18 @@ async def test_engine_pauses_the_account_when_the_app_password_is_revoked(world:
     assert delivery.state is State.NEEDS_RECONNECT
     assert "reconnect" in delivery.last_error
     assert world.runtime.store.account(account.id).paused_reason  # type: ignore[union-attr]
+
+
+async def test_a_keyring_that_refuses_the_session_does_not_stop_the_post(
+    sb: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = Harness(sb, Post(body="keyring locked meanwhile"))
+
+    def locked(_value: str) -> None:
+        raise SecretStoreError("The keyring is locked.")
+
+    h.update_secret = locked  # type: ignore[method-assign]
+    await h.publish()
+    assert len(sb.posts(NAME)) == 1
+    assert "could not keep the Bluesky session" in caplog.text
+    assert "SecretStoreError" in caplog.text

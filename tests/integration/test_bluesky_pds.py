@@ -36,6 +36,7 @@ from staffetta.core.paths import Paths
 from staffetta.core.retry import RetryPolicy
 from staffetta.core.secrets import MemoryKeyring, SecretStore
 from staffetta.runtime import Runtime
+from staffetta.sandbox import SandboxServer
 from support.pds_server import Account as PdsAccount
 from support.pds_server import PdsServer, PdsUnavailable, install
 
@@ -327,3 +328,143 @@ async def test_a_thread_is_a_reply_chain(world: World) -> None:
         reply = posts[part["uri"]]["value"]["reply"]
         assert reply["root"] == {"uri": first["uri"], "cid": first["cid"]}
         assert reply["parent"] == {"uri": previous["uri"], "cid": posts[previous["uri"]]["cid"]}
+
+
+# --- the sandbox answers as the real server does -------------------------------------------------
+
+
+def xrpc_script(
+    base: str, handle: str, password: str, expired_token: Any, noise: bytes
+) -> list[tuple[int, str, str]]:
+    """The same XRPC calls against a server: (status, error name, message) of each answer."""
+    seen: list[tuple[int, str, str]] = []
+
+    def call(method: str, nsid: str, token: str = "", **kwargs: Any) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers.update(kwargs.pop("headers", {}))
+        response = httpx.request(
+            method, f"{base}/xrpc/{nsid}", headers=headers, timeout=30, **kwargs
+        )
+        body = response.json() if response.content else {}
+        seen.append(
+            (response.status_code, str(body.get("error", "")), str(body.get("message", "")))
+        )
+        return dict(body)
+
+    def post(token: str, text: str, rkey: str = "", **extra: Any) -> dict[str, Any]:
+        record = {"$type": "app.bsky.feed.post", "text": text, "createdAt": "2026-01-02T03:04:05Z"}
+        body: dict[str, Any] = {"repo": did, "collection": "app.bsky.feed.post", "record": record}
+        record.update(extra)
+        if rkey:
+            body["rkey"] = rkey
+        return call("POST", "com.atproto.repo.createRecord", token, json=body)
+
+    call("GET", "_health")
+    call("POST", "com.atproto.server.createSession", json={"identifier": handle, "password": "x"})
+    session = call(
+        "POST",
+        "com.atproto.server.createSession",
+        json={"identifier": handle, "password": password},
+    )
+    did, token = session["did"], session["accessJwt"]
+    post("", "no token")
+    post("garbage", "bad token")
+    post(expired_token(did), "expired token")
+    post(token, "x" * 301)
+    post(token, "👨\u200d👩\u200d👧\u200d👦" * 121)  # 121 graphemes, 3025 bytes
+    rkey = api.delivery_rkey(time.time(), 1, f"k-{time.monotonic_ns()}")
+    post(token, "once", rkey)
+    post(token, "twice", rkey)
+    call(
+        "GET",
+        "com.atproto.repo.getRecord",
+        params={"repo": did, "collection": "app.bsky.feed.post", "rkey": rkey},
+    )
+    call(
+        "GET",
+        "com.atproto.repo.getRecord",
+        params={"repo": did, "collection": "app.bsky.feed.post", "rkey": "2222222222222"},
+    )
+    call("GET", "com.atproto.identity.resolveHandle", params={"handle": "nobody-here.test"})
+    blob = call(
+        "POST",
+        "com.atproto.repo.uploadBlob",
+        token,
+        content=noise,
+        headers={"Content-Type": "image/png"},
+    )["blob"]
+    image = {"$type": "app.bsky.embed.images", "images": [{"image": blob, "alt": "noise"}]}
+    post(token, "big image", embed=image)
+    small = io.BytesIO()
+    PILImage.new("RGB", (8, 8), (1, 2, 3)).save(small, "PNG")
+    blob = call(
+        "POST",
+        "com.atproto.repo.uploadBlob",
+        token,
+        content=small.getvalue(),
+        headers={"Content-Type": "image/png"},
+    )["blob"]
+    missing = {
+        **blob,
+        "ref": {"$link": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"},
+    }
+    post(token, "gone", embed={**image, "images": [{"image": missing, "alt": "x"}]})
+    return seen
+
+
+def test_the_sandbox_answers_as_the_real_pds(pds: PdsServer) -> None:
+    noisy = io.BytesIO()
+    size = (1000, 800)
+    PILImage.frombytes("RGB", size, random.Random(9).randbytes(size[0] * size[1] * 3)).save(
+        noisy, "PNG"
+    )
+    noise = noisy.getvalue()
+    assert len(noise) > api.DEFAULT_IMAGE_BYTES
+
+    alice = pds.create_account("conformance")
+    real = xrpc_script(
+        pds.url,
+        alice.handle,
+        pds.create_app_password(alice),
+        lambda did: pds.forge_access_token(did, expires_at=time.time() - 60),
+        noise,
+    )
+    with SandboxServer(platforms=["bluesky"]) as sb:
+        password = sb.issue_token("bluesky", "conformance")
+
+        def expired(did: str) -> str:
+            sb.set_clock_offset(-3 * 3600)  # a session from three hours ago has expired since
+            session = httpx.post(
+                f"{sb.platform_url('bluesky')}/xrpc/com.atproto.server.createSession",
+                json={"identifier": did, "password": password},
+            ).json()
+            sb.set_clock_offset(0)
+            return str(session["accessJwt"])
+
+        sandbox = xrpc_script(
+            sb.platform_url("bluesky"), "conformance.test", password, expired, noise
+        )
+    names = [(status, error) for status, error, _ in real]
+    assert [(status, error) for status, error, _ in sandbox] == names
+    assert names == [
+        (200, ""),
+        (401, "AuthenticationRequired"),
+        (200, ""),
+        (401, "AuthMissing"),
+        (400, "InvalidToken"),
+        (400, "ExpiredToken"),
+        (400, "InvalidRequest"),
+        (400, "InvalidRequest"),
+        (200, ""),
+        (500, "InternalServerError"),
+        (200, ""),
+        (400, "RecordNotFound"),
+        (400, "HandleNotFound"),
+        (200, ""),
+        (400, "InvalidRequest"),
+        (200, ""),
+        (400, "BlobNotFound"),
+    ]
+    for (_, _, message), (_, _, copied) in zip(real, sandbox, strict=True):
+        if "too big" in message:  # what the channel reads to learn a server's image limit
+            assert copied == message

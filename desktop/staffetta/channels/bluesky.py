@@ -63,7 +63,7 @@ from staffetta.core.errors import (
 from staffetta.core.media import ImageInfo, inspect_image
 from staffetta.core.model import Account, ChannelGroup, Post
 from staffetta.core.text import grapheme_count, utf8_length
-from staffetta.core.thread import join_parts, plan_thread, thread_parts
+from staffetta.core.thread import thread_parts
 
 IDENTITY_CACHE_SECONDS = 600.0
 _OFF = frozenset({"off", "false", "no", "0", "none"})
@@ -202,14 +202,6 @@ class BlueskyChannel(Channel):
             and grapheme_count(posted) <= api.MAX_GRAPHEMES
         )
 
-    def thread_text(self, post: Post, account: Account) -> str:
-        parts = plan_thread(
-            post.text_for(account.id),
-            lambda text: self.fits(text, account),
-            numbering=post.thread_numbering,
-        )
-        return join_parts(parts)
-
     def parts(self, post: Post, account: Account) -> list[str]:
         """The posts this account publishes: one, or the parts of a thread (with "k/n")."""
         return thread_parts(
@@ -283,7 +275,10 @@ class BlueskyChannel(Channel):
 
     # --- settings, health, credentials --------------------------------------------------------
     async def probe(self, http: httpx.AsyncClient, account: Account) -> None:
-        pds = self.pds_url(account) or (await self.identity(http, account)).pds_url
+        try:
+            pds = self.pds_url(account) or (await self.identity(http, account)).pds_url
+        except IdentityError as exc:
+            raise TransientError(str(exc)) from None
         try:
             response = await http.get(f"{pds}/xrpc/_health")
         except httpx.TransportError as exc:
@@ -439,7 +434,7 @@ class BlueskyChannel(Channel):
         self, ctx: DeliveryContext, session: Session, text: str, progress: _Progress
     ) -> dict[str, Any] | None:
         """``app.bsky.embed.external``, decided once per delivery (a retry keeps the decision)."""
-        if "card" not in progress.data or not media.fresh_blobs(progress.data, ctx.clock.now()):
+        if "card" not in progress.data:
             link = richtext.card_link(text, ctx.post.link)
             meta = await richtext.fetch_page_meta(ctx.http, link) if link else None
             card: dict[str, Any] | None = None

@@ -69,11 +69,13 @@ def fresh_blobs(state: Checkpoint, now: float) -> bool:
 
 
 def forget_blobs(state: Checkpoint) -> None:
+    """Drop the blob references of ``state`` so they are uploaded again (a card with a picture
+    is decided again as a whole)."""
     for key in ("images", "blobs_uploaded_at"):
         state.pop(key, None)
     card = state.get("card")
-    if isinstance(card, dict):
-        card.pop("thumb", None)
+    if isinstance(card, dict) and "thumb" in card:
+        del state["card"]
 
 
 async def image_embed(
@@ -92,7 +94,7 @@ async def image_embed(
             f"This post has {len(images)} images; Bluesky takes at most {api.MAX_IMAGES}. "
             f"Remove some and queue it again."
         )
-    if not fresh_blobs(state, session.clock.now()):
+    if state.get("images") and not fresh_blobs(state, session.clock.now()):
         forget_blobs(state)
     done: list[dict[str, Any]] = [dict(i) for i in state.get("images", [])][: len(images)]
     for number, image in enumerate(images, start=1):

@@ -15,6 +15,7 @@ when connecting). Tokens never go to settings, the database, logs or messages.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -25,6 +26,8 @@ from staffetta.channels import bluesky_api as api
 from staffetta.core.channel import retry_after_seconds
 from staffetta.core.clock import Clock
 from staffetta.core.errors import AuthError, RateLimited, TransientError, UnknownOutcome
+
+log = logging.getLogger(__name__)
 
 # Refresh this long before the access token's ``exp``, so a request never races its expiry.
 REFRESH_MARGIN = 120.0
@@ -200,7 +203,10 @@ class Session:
             did=did if isinstance(did, str) and did else self.credentials.did,
             pds_url=self.pds_url,
         )
-        self._save(self.credentials.dump())
+        try:
+            self._save(self.credentials.dump())
+        except Exception as exc:  # e.g. the keyring got locked: the post can still go out
+            log.warning("could not keep the Bluesky session in the keyring: %s", type(exc).__name__)
 
     # --- calls ------------------------------------------------------------------------------------
     async def call(

@@ -9,12 +9,14 @@ whose documents name this instance as the account's PDS (so clients resolve the 
 they would on the network: point the PLC URL at ``<instance>/plc``).
 
 Records of ``app.bsky.feed.post`` are checked the way the lexicon says: text at most 300
-graphemes and 3000 UTF-8 bytes, facets whose byte ranges lie inside the text and do not
-overlap, at most 4 images each referring to a blob this account uploaded, within the image limit
-(2,000,000 bytes; option ``image_limit``), a card thumbnail within 1,000,000, reply refs that
-exist. A second ``createRecord`` at a taken record key is answered with a bare 500, as the
-reference PDS does. Accounts are ``<username>.test``; :meth:`BlueskyPlatform.issue_token` returns
-a new app password.
+graphemes and 3000 UTF-8 bytes, at most 4 images each referring to a blob this account uploaded,
+within the image limit (2,000,000 bytes; option ``image_limit``), a card thumbnail within
+1,000,000. A second ``createRecord`` at a taken record key is answered with a bare 500, as the
+reference PDS does. Status codes, error names and the messages clients read are those of the real
+server (``test_bluesky_pds.py`` runs the same calls against both and compares). Stricter than the
+real server, to catch client bugs: facet byte ranges must lie inside the text and not overlap,
+and reply refs must name existing posts. Accounts are ``<username>.test``;
+:meth:`BlueskyPlatform.issue_token` returns a new app password.
 """
 
 from __future__ import annotations
@@ -378,7 +380,7 @@ class BlueskyPlatform(Platform):
             return f"grapheme too big (maximum {MAX_GRAPHEMES}, got {graphemes}) at $.record.text"
         size = len(text.encode("utf-8"))
         if size > MAX_BYTES:
-            return f"string too long (maximum {MAX_BYTES}, got {size}) at $.record.text"
+            return f"string too big (maximum {MAX_BYTES}, got {size}) at $.record.text"
         problem = _check_facets(record.get("facets"), size)
         if problem:
             return problem
