@@ -631,6 +631,13 @@ async def test_engine_delivers_posts_in_order_with_one_session(world: World) -> 
     # One sign-in when connecting, one for the first delivery; the others reuse the keyring's.
     assert creates(world.sb, "com.atproto.server.createSession") == [200, 200, 200]
     assert [d.remote_id for d in deliveries] == [p["uri"] for p in world.sb.posts(NAME)]
+    # The session lives in the keyring only: not in the outbox, settings or any other file.
+    session = json.loads(world.runtime.secrets.get(account.id) or "{}")
+    secrets = [session[k].encode() for k in ("app_password", "access_jwt", "refresh_jwt")]
+    files = [path for path in world.runtime.paths.data.parent.rglob("*") if path.is_file()]
+    assert "outbox.sqlite3" in {path.name for path in files}
+    for path in files:
+        assert not any(secret in path.read_bytes() for secret in secrets), path
 
 
 async def test_engine_reconciles_an_answer_lost_after_the_commit(world: World) -> None:
