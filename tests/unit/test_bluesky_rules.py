@@ -49,6 +49,9 @@ def preview(text: str, **post: object) -> tuple[int, list[str]]:
 def test_limits_are_the_lexicons() -> None:
     limits = CHANNEL.limits(ACCOUNT)
     assert (limits.max_chars, limits.max_bytes, limits.max_images) == (300, 3000, 4)
+    assert limits.max_image_bytes == 2_000_000
+    typed = Account("bsky-2", "bluesky", "Me", {"max_image_bytes": " 1000000"})
+    assert CHANNEL.limits(typed).max_image_bytes == 1_000_000  # as given on the command line
 
 
 @pytest.mark.parametrize(

@@ -191,6 +191,8 @@ class BlueskyChannel(Channel):
             (checkpoint or {}).get("max_image_bytes"),
             account.settings.get("max_image_bytes"),
         ):
+            if isinstance(value, str) and value.strip().isdigit():
+                value = int(value.strip())  # as typed on the command line
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
                 return value
         return api.DEFAULT_IMAGE_BYTES
