@@ -468,7 +468,8 @@ class BlueskyChannel(Channel):
         done = _sent_parts(data)[: len(parts)]
         known = len(done)
         for index in range(len(done), len(parts)):
-            ref = await _get_record(ctx.http, found.pds_url, found.did, self._rkey(ctx, index), ctx)
+            rkey = self._rkey(ctx, index)
+            ref = await _get_record(ctx.http, found.pds_url, found.did, rkey, ctx.clock.now())
             if ref is None:
                 break
             done.append(ref)
@@ -515,10 +516,9 @@ def _ref(payload: dict[str, Any], rkey: str) -> dict[str, str] | None:
 
 
 async def _get_record(
-    http: httpx.AsyncClient, pds: str, did: str, rkey: str, ctx: DeliveryContext | None = None
+    http: httpx.AsyncClient, pds: str, did: str, rkey: str, now: float
 ) -> dict[str, str] | None:
     """The strong ref of the post at ``rkey``, or None when there is none (a public read)."""
-    now = ctx.clock.now() if ctx is not None else time.time()
     response = await api.xrpc(
         http,
         "GET",
@@ -540,7 +540,7 @@ async def _get_record(
 
 
 async def _existing(session: Session, did: str, rkey: str) -> dict[str, str] | None:
-    return await _get_record(session.http, session.pds_url, did, rkey)
+    return await _get_record(session.http, session.pds_url, did, rkey, session.clock.now())
 
 
 class _BlobsRefused(Exception):
