@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -215,6 +216,22 @@ def _report(error: StartupError, *, interactive: bool) -> None:
         box.exec()
 
 
+def _quit_on_signals(shell: Shell) -> QTimer:
+    """Ctrl+C in a terminal and SIGTERM (logout, ``kill``) quit cleanly: the engine stops and the
+    window saves its state. Qt's loop runs in C++, so a timer lets Python look at its signals."""
+
+    def request_quit(_signum: int, _frame: object) -> None:
+        QTimer.singleShot(0, shell.quit)
+
+    for name in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), request_quit)
+    wake = QTimer(shell)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+    return wake
+
+
 def _quit_when_idle(app: QApplication, shell: Shell) -> None:
     """Run once the queued start-up work is done: one more pass of events, then quit."""
     app.processEvents()
@@ -247,6 +264,7 @@ def main(argv: Sequence[str] | None = None, *, quit_after_startup: bool = False)
         return EXIT_ERROR
     shell = Shell(ctx)
     shell.finished.connect(app.quit)
+    _quit_on_signals(shell)
     try:
         shell.show()
         if quit_after_startup:

@@ -11,7 +11,18 @@ import enum
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QDateTime, QLocale, QObject, QRect, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QDateTime,
+    QLocale,
+    QObject,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QIconEngine, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -52,8 +63,9 @@ def platform_names(runtime: Runtime) -> dict[str, str]:
     by_endpoint: dict[str, str] = {}
     for account in runtime.store.accounts():
         channel = runtime.channels.get(account.channel)
-        if channel is not None:
-            by_endpoint[channel.endpoint(account)] = channel.label
+        if channel is not None:  # the channels' names are translated in the "Channels" context
+            label = QCoreApplication.translate("Channels", channel.label)
+            by_endpoint[channel.endpoint(account)] = label
     labels = list(by_endpoint.values())
     names: dict[str, str] = {}
     for endpoint, label in by_endpoint.items():
