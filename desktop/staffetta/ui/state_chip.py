@@ -1,0 +1,270 @@
+"""State chips: one per channel of a post, in words, colour and icon.
+
+The words come from :mod:`staffetta.core.describe` (what a state means) and are translated here;
+the colours are mid-tones picked to read on light and dark palettes, blended into the palette's
+own base colour so a chip never looks pasted on. Painting is cheap: no widgets, no pixmaps
+beyond the cached channel icons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QCoreApplication, QDateTime, QLocale, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette
+
+from staffetta.core.describe import Phase, Status, countdown, delivery_status
+from staffetta.core.model import Account, State
+from staffetta.core.store import DeliverySummary, EndpointHealth
+from staffetta.ui.icons import channel_icon
+
+# Mid-tones that keep their meaning on white and on near-black.
+PHASE_COLOURS: dict[Phase, str] = {
+    Phase.QUEUED: "#3f7fd0",
+    Phase.SCHEDULED: "#3f7fd0",
+    Phase.SENDING: "#3f7fd0",
+    Phase.WAITING: "#d08a0f",
+    Phase.RETRYING: "#d08a0f",
+    Phase.CHECKING: "#d08a0f",
+    Phase.DOWN: "#e0592a",
+    Phase.NEEDS_RECONNECT: "#d43c3c",
+    Phase.SENT: "#2e9a4a",
+    Phase.FAILED: "#d43c3c",
+    Phase.UNCONFIRMED: "#9350c8",
+    Phase.CANCELLED: "#8a8a8a",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Chip:
+    """What one chip shows and what its actions act on."""
+
+    delivery_id: int
+    post_id: int
+    account_id: str
+    account_name: str
+    channel: str
+    state: State
+    status: Status
+    words: str  # the state in a few words: "retry in 1:42"
+
+    @property
+    def phase(self) -> Phase:
+        return self.status.phase
+
+    @property
+    def text(self) -> str:
+        """What the chip reads: the account and the state."""
+        return f"{self.account_name} · {self.words}"
+
+
+def chip_for(
+    delivery: DeliverySummary,
+    account: Account | None,
+    endpoint: EndpointHealth | None,
+    now: float,
+) -> Chip:
+    status = delivery_status(
+        delivery.state,
+        now=now,
+        next_attempt_at=delivery.next_attempt_at,
+        last_error=delivery.last_error,
+        remote_url=delivery.remote_url,
+        endpoint=endpoint,
+        paused_reason=account.paused_reason if account is not None else "",
+    )
+    return Chip(
+        delivery_id=delivery.id,
+        post_id=delivery.post_id,
+        account_id=delivery.account_id,
+        account_name=account.name if account is not None else delivery.account_id,
+        channel=account.channel if account is not None else "",
+        state=delivery.state,
+        status=status,
+        words=phase_words(status, now),
+    )
+
+
+def phase_words(status: Status, now: float) -> str:
+    """The state in a few words, as a chip says it."""
+    phase = status.phase
+    if phase is Phase.WAITING:
+        return QCoreApplication.translate("StateChip", "retry in {time}").format(
+            time=countdown(status.seconds_left(now) or 0.0)
+        )
+    if phase is Phase.SCHEDULED and status.at is not None:
+        return QCoreApplication.translate("StateChip", "scheduled {when}").format(
+            when=clock_text(status.at, now)
+        )
+    if phase is Phase.DOWN:
+        if status.since is None:
+            return QCoreApplication.translate("StateChip", "waiting for the platform")
+        return QCoreApplication.translate("StateChip", "down since {time}").format(
+            time=clock_text(status.since, now)
+        )
+    return {
+        Phase.QUEUED: QCoreApplication.translate("StateChip", "queued"),
+        Phase.SCHEDULED: QCoreApplication.translate("StateChip", "scheduled"),
+        Phase.SENDING: QCoreApplication.translate("StateChip", "sending…"),
+        Phase.RETRYING: QCoreApplication.translate("StateChip", "retrying…"),
+        Phase.CHECKING: QCoreApplication.translate("StateChip", "checking…"),
+        Phase.NEEDS_RECONNECT: QCoreApplication.translate("StateChip", "needs reconnect"),
+        Phase.SENT: QCoreApplication.translate("StateChip", "sent"),
+        Phase.FAILED: QCoreApplication.translate("StateChip", "failed"),
+        Phase.UNCONFIRMED: QCoreApplication.translate("StateChip", "unconfirmed"),
+        Phase.CANCELLED: QCoreApplication.translate("StateChip", "cancelled"),
+    }[phase]
+
+
+def explanation(chip: Chip, now: float) -> str:
+    """A sentence or two for a tooltip or the details panel: what is going on and why."""
+    status, reason = chip.status, chip.status.reason
+    phase = status.phase
+    if phase is Phase.QUEUED:
+        text = QCoreApplication.translate(
+            "StateChip", "Queued: it goes out as soon as the copies before it have."
+        )
+    elif phase is Phase.SCHEDULED:
+        text = QCoreApplication.translate("StateChip", "Scheduled: it goes out at {when}.").format(
+            when=clock_text(status.at or now, now)
+        )
+    elif phase is Phase.SENDING:
+        text = QCoreApplication.translate("StateChip", "Sending now.")
+    elif phase is Phase.WAITING:
+        text = QCoreApplication.translate(
+            "StateChip", "Waiting: the last try did not work; the next one is in {time}."
+        ).format(time=countdown(status.seconds_left(now) or 0.0))
+    elif phase is Phase.RETRYING:
+        text = QCoreApplication.translate("StateChip", "Trying again now.")
+    elif phase is Phase.CHECKING:
+        text = QCoreApplication.translate(
+            "StateChip",
+            "Checking with the platform whether the last try went out, before sending again.",
+        )
+    elif phase is Phase.DOWN and status.since is not None:
+        text = QCoreApplication.translate(
+            "StateChip",
+            "The platform has been down since {time}; this copy goes out when it is back.",
+        ).format(time=clock_text(status.since, now))
+    elif phase is Phase.DOWN:
+        text = QCoreApplication.translate(
+            "StateChip", "Waiting for the platform to recover; it goes out by itself."
+        )
+    elif phase is Phase.NEEDS_RECONNECT:
+        text = QCoreApplication.translate(
+            "StateChip", "The account needs reconnecting (Accounts page); then it goes out."
+        )
+    elif phase is Phase.SENT:
+        text = (
+            QCoreApplication.translate("StateChip", "Sent. Click to open it.")
+            if status.url
+            else QCoreApplication.translate("StateChip", "Sent.")
+        )
+    elif phase is Phase.FAILED:
+        text = QCoreApplication.translate(
+            "StateChip",
+            "Failed: the platform refused it. Edit it and queue it again, or cancel it.",
+        )
+    elif phase is Phase.UNCONFIRMED:
+        text = QCoreApplication.translate(
+            "StateChip",
+            "Unconfirmed: nobody can tell whether it went out. Check the platform, then "
+            "tell Staffetta.",
+        )
+    else:
+        text = QCoreApplication.translate("StateChip", "Cancelled: it will not be sent.")
+    if reason and phase is not Phase.SENT:
+        text += "\n" + reason
+    return text
+
+
+def clock_text(epoch: float, now: float, *, seconds: bool = False) -> str:
+    """A time as people read it here: "14:03" today, date and time on another day (with
+    ``seconds``, the locale's long time format)."""
+    when = QDateTime.fromSecsSinceEpoch(int(epoch))
+    today = QDateTime.fromSecsSinceEpoch(int(now)).date()
+    locale = QLocale()
+    length = QLocale.FormatType.LongFormat if seconds else QLocale.FormatType.ShortFormat
+    time = locale.toString(when.time(), length)
+    if when.date() == today:
+        return time
+    return f"{locale.toString(when.date(), QLocale.FormatType.ShortFormat)} {time}"
+
+
+def rough_duration(seconds: float) -> str:
+    """A wait as people say it: "45 s", "2 min", "3 h" (rounded up, never "0")."""
+    seconds = max(1.0, seconds)
+    if seconds < 60:
+        return QCoreApplication.translate("StateChip", "%n s", None, int(-(-seconds // 1)))
+    if seconds < 90 * 60:
+        return QCoreApplication.translate("StateChip", "%n min", None, int(-(-seconds // 60)))
+    return QCoreApplication.translate("StateChip", "%n h", None, int(-(-seconds // 3600)))
+
+
+# --- painting -------------------------------------------------------------------------------------
+
+CHIP_PAD = 6
+ICON = 14
+GAP = 6
+
+
+def chip_height(metrics: QFontMetrics) -> int:
+    return max(ICON, metrics.height()) + 6
+
+
+def chip_width(metrics: QFontMetrics, chip: Chip, max_width: int = 10_000) -> int:
+    # A few pixels of slack: elision must not kick in over a rounding difference.
+    natural = CHIP_PAD + ICON + 5 + metrics.horizontalAdvance(chip.text) + 3 + CHIP_PAD
+    return min(natural, max_width)
+
+
+def phase_colour(phase: Phase) -> QColor:
+    return QColor(PHASE_COLOURS[phase])
+
+
+def readable(colour: QColor, palette: QPalette) -> QColor:
+    """The colour nudged towards the text colour so it reads on the palette's base."""
+    text = palette.color(QPalette.ColorRole.Text)
+    return blend(colour, text, 0.35)
+
+
+def blend(a: QColor, b: QColor, amount: float) -> QColor:
+    """``amount`` of ``b`` over ``a``."""
+    keep = 1.0 - amount
+    return QColor.fromRgbF(
+        a.redF() * keep + b.redF() * amount,
+        a.greenF() * keep + b.greenF() * amount,
+        a.blueF() * keep + b.blueF() * amount,
+    )
+
+
+def paint_chip(
+    painter: QPainter,
+    rect: QRect,
+    chip: Chip,
+    palette: QPalette,
+    metrics: QFontMetrics,
+    *,
+    selected: bool = False,
+) -> None:
+    """One chip in ``rect`` (its width from :func:`chip_width`); the text is elided to fit."""
+    colour = phase_colour(chip.phase)
+    base = palette.color(QPalette.ColorRole.Highlight if selected else QPalette.ColorRole.Base)
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    area = QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5)
+    painter.setPen(colour)
+    painter.setBrush(blend(base, colour, 0.18))
+    radius = area.height() / 2
+    painter.drawRoundedRect(area, radius, radius)
+    icon_rect = QRect(rect.left() + CHIP_PAD, rect.center().y() - ICON // 2 + 1, ICON, ICON)
+    channel_icon(chip.channel).paint(painter, icon_rect)
+    text_left = icon_rect.right() + 5
+    text_rect = QRect(text_left, rect.top(), rect.right() - CHIP_PAD - text_left + 1, rect.height())
+    role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+    painter.setPen(palette.color(role))
+    text = metrics.elidedText(chip.text, Qt.TextElideMode.ElideMiddle, text_rect.width())
+    painter.drawText(
+        text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text
+    )
+    painter.restore()
