@@ -22,8 +22,6 @@
 from __future__ import annotations
 
 import os
-import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,6 +30,8 @@ import httpx
 
 from staffetta.channels import bluesky_api as api
 from staffetta.channels import bluesky_media as media
+from staffetta.channels import bluesky_problems as warn
+from staffetta.channels import bluesky_records as records
 from staffetta.channels import bluesky_richtext as richtext
 from staffetta.channels.bluesky_identity import (
     Identity,
@@ -56,7 +56,6 @@ from staffetta.core.channel import (
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import (
     AuthError,
-    DeliveryError,
     InputError,
     TransientError,
 )
@@ -215,7 +214,7 @@ class BlueskyChannel(Channel):
     def preview(self, post: Post, account: Account) -> Preview:
         limits = self.limits(account)
         texts = self.parts(post, account)
-        problems = _length_problems(texts)
+        problems = warn.length_problems(texts)
         if not any(text.strip() for text in texts) and not post.images:
             problems.append(Problem("empty", "Write something or add an image.", blocking=True))
         if post.content_warning.strip():
@@ -238,7 +237,9 @@ class BlueskyChannel(Channel):
             )
         for number, image in enumerate(post.images, start=1):
             problems.extend(
-                _image_problems(number, image.path, image.alt, limits, self._inspect(image.path))
+                warn.image_problems(
+                    number, image.path, image.alt, limits, self._inspect(image.path)
+                )
             )
         return Preview(
             channel=self.name,
@@ -334,13 +335,13 @@ class BlueskyChannel(Channel):
         session, found = await self._session(ctx)
         parts = self.parts(ctx.post, ctx.account)
         progress = _Progress(ctx, dict(ctx.checkpoint))
-        done = _sent_parts(progress.data)[: len(parts)]
+        done = records.sent_parts(progress.data)[: len(parts)]
         # An earlier attempt may have posted a part without living to checkpoint it (a crash, or
         # an answer lost on the way back): look before posting it again.
         retried = ctx.delivery.attempts > 1
         for index in range(len(done), len(parts)):
             rkey = self._rkey(ctx, index)
-            ref = await _existing(session, found.did, rkey) if retried else None
+            ref = await records.existing(session, found.did, rkey) if retried else None
             if ref is None:
                 ref = await self._post(ctx, session, found.did, rkey, parts, index, done, progress)
             done.append(ref)
@@ -364,8 +365,8 @@ class BlueskyChannel(Channel):
         for attempt in range(3):
             record = await self._record(ctx, session, parts[index], index, done, progress)
             try:
-                return await _create_record(session, did, rkey, record)
-            except _BlobsRefused as refused:
+                return await records.create_record(session, did, rkey, record)
+            except records.BlobsRefused as refused:
                 if index > 0 or attempt == 2:
                     raise refused.error from None
                 if refused.max_bytes is not None:
@@ -389,12 +390,12 @@ class BlueskyChannel(Channel):
         done: list[dict[str, str]],
         progress: _Progress,
     ) -> dict[str, Any]:
-        dids = await _resolve_mentions(session, richtext.mention_handles(text))
+        dids = await records.resolve_mentions(session, richtext.mention_handles(text))
         posted, facets = richtext.build_facets(text, dids)
         record: dict[str, Any] = {
             "$type": api.POST_COLLECTION,
             "text": posted,
-            "createdAt": _iso(ctx.clock.now()),
+            "createdAt": records.iso_time(ctx.clock.now()),
         }
         if facets:
             record["facets"] = facets
@@ -465,11 +466,13 @@ class BlueskyChannel(Channel):
             raise AuthError(f"{exc} Reconnect the Bluesky account.") from None
         parts = self.parts(ctx.post, ctx.account)
         data = dict(ctx.checkpoint)
-        done = _sent_parts(data)[: len(parts)]
+        done = records.sent_parts(data)[: len(parts)]
         known = len(done)
         for index in range(len(done), len(parts)):
             rkey = self._rkey(ctx, index)
-            ref = await _get_record(ctx.http, found.pds_url, found.did, rkey, ctx.clock.now())
+            ref = await records.get_record(
+                ctx.http, found.pds_url, found.did, rkey, ctx.clock.now()
+            )
             if ref is None:
                 break
             done.append(ref)
@@ -490,213 +493,6 @@ class BlueskyChannel(Channel):
             evidence=f"Bluesky has no record under the key Staffetta chose for {where}; "
             "sending it is safe (that key can only ever hold one post).",
         )
-
-
-# --- records ------------------------------------------------------------------------------------
-
-
-def _sent_parts(checkpoint: dict[str, Any]) -> list[dict[str, str]]:
-    """The parts a checkpoint records as posted, in order (an unreadable entry ends the list)."""
-    found: list[dict[str, str]] = []
-    raw = checkpoint.get("parts")
-    for entry in raw if isinstance(raw, list) else []:
-        if not isinstance(entry, dict) or not all(entry.get(k) for k in ("uri", "cid", "rkey")):
-            break
-        found.append(
-            {"uri": str(entry["uri"]), "cid": str(entry["cid"]), "rkey": str(entry["rkey"])}
-        )
-    return found
-
-
-def _ref(payload: dict[str, Any], rkey: str) -> dict[str, str] | None:
-    uri, cid = payload.get("uri"), payload.get("cid")
-    if isinstance(uri, str) and isinstance(cid, str) and uri and cid:
-        return {"uri": uri, "cid": cid, "rkey": rkey}
-    return None
-
-
-async def _get_record(
-    http: httpx.AsyncClient, pds: str, did: str, rkey: str, now: float
-) -> dict[str, str] | None:
-    """The strong ref of the post at ``rkey``, or None when there is none (a public read)."""
-    response = await api.xrpc(
-        http,
-        "GET",
-        pds,
-        "com.atproto.repo.getRecord",
-        now=now,
-        ok=(200, 400, 404),
-        params={"repo": did, "collection": api.POST_COLLECTION, "rkey": rkey},
-    )
-    if response.status_code == 200:
-        ref = _ref(api.json_object(response, "the post"), rkey)
-        if ref is None:
-            raise TransientError("Bluesky's answer about the post had no uri or cid.")
-        return ref
-    name, _ = api.error_of(response)
-    if name == "RecordNotFound" or response.status_code == 404:
-        return None
-    raise api.classify_response(response, now)
-
-
-async def _existing(session: Session, did: str, rkey: str) -> dict[str, str] | None:
-    return await _get_record(session.http, session.pds_url, did, rkey, session.clock.now())
-
-
-class _BlobsRefused(Exception):
-    """The server refused the record for its blobs: gone (``BlobNotFound``), or over the image
-    limit of the lexicon it validates against (``max_bytes``)."""
-
-    def __init__(self, error: DeliveryError, max_bytes: int | None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.max_bytes = max_bytes
-
-
-_BLOB_TOO_BIG = re.compile(r"blob too big \(maximum (\d+)")
-
-
-async def _create_record(
-    session: Session, did: str, rkey: str, record: dict[str, Any]
-) -> dict[str, str]:
-    """``createRecord`` under our own record key.
-
-    The reference PDS answers a second create at a taken key with a bare 500, so after any 5xx
-    the key is looked up: a record there means this post already went out.
-    """
-    body = {"repo": did, "collection": api.POST_COLLECTION, "rkey": rkey, "record": record}
-    response = await session.call(
-        "POST", "com.atproto.repo.createRecord", json=body, raise_errors=False
-    )
-    if response.status_code == 200:
-        ref = _ref(api.json_object(response, "the new post"), rkey)
-        if ref is None:
-            raise TransientError("Bluesky accepted the post but its reply had no uri or cid.")
-        return ref
-    error = api.classify_response(response, session.clock.now())
-    name, message = api.error_of(response)
-    if response.status_code >= 500:
-        try:
-            ref = await _existing(session, did, rkey)
-        except DeliveryError:
-            raise error from None
-        if ref is None:
-            raise error
-        return ref
-    too_big = _BLOB_TOO_BIG.search(message)
-    if name == "BlobNotFound" or too_big:
-        raise _BlobsRefused(error, int(too_big.group(1)) if too_big else None)
-    raise error
-
-
-async def _resolve_mentions(session: Session, handles: list[str]) -> dict[str, str]:
-    """Handle → DID for the mentions; a handle nobody knows stays plain text."""
-    found: dict[str, str] = {}
-    for handle in handles:
-        response = await session.call(
-            "GET",
-            "com.atproto.identity.resolveHandle",
-            ok=(200, 400, 404),
-            params={"handle": handle},
-        )
-        if response.status_code == 200:
-            did = api.json_object(response, "a mention").get("did")
-            if isinstance(did, str) and did.startswith("did:"):
-                found[handle] = did
-    return found
-
-
-def _iso(when: float) -> str:
-    millis = int(when * 1000) % 1000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{millis:03d}Z"
-
-
-# --- preview problems ---------------------------------------------------------------------------
-
-
-def _over(text: str) -> str:
-    """What is over the limits in ``text`` as posted, or "" when it fits."""
-    posted = richtext.posted_text(text)
-    count, size = grapheme_count(posted), utf8_length(posted)
-    if count > api.MAX_GRAPHEMES:
-        return f"{count} / {api.MAX_GRAPHEMES} characters — {count - api.MAX_GRAPHEMES} over"
-    if size > api.MAX_TEXT_BYTES:
-        return (
-            f"{size} / {api.MAX_TEXT_BYTES} bytes — {size - api.MAX_TEXT_BYTES} over "
-            f"(Bluesky also limits the size of a post's text)"
-        )
-    return ""
-
-
-def _length_problems(texts: list[str]) -> list[Problem]:
-    if len(texts) == 1:
-        over = _over(texts[0])
-        if not over:
-            return []
-        return [
-            Problem("too_long", over, blocking=True, fix=Fix.SPLIT),
-            Problem(
-                "too_long_customise",
-                "Or shorten the text for this account only.",
-                blocking=False,
-                fix=Fix.CUSTOMISE,
-            ),
-        ]
-    problems = []
-    for number, text in enumerate(texts, start=1):
-        over = _over(text)
-        if over:
-            problems.append(
-                Problem(
-                    "too_long",
-                    f"Part {number} of {len(texts)}: {over}",
-                    blocking=True,
-                    fix=Fix.SPLIT,
-                )
-            )
-    return problems
-
-
-def _image_problems(
-    number: int, path: str, alt: str, limits: Limits, info: ImageInfo | InputError
-) -> list[Problem]:
-    label = f"Image {number} ({os.path.basename(path)})"
-    if isinstance(info, InputError):
-        return [
-            Problem("image_unreadable", f"{label}: {info}", blocking=True, fix=Fix.REMOVE_IMAGES)
-        ]
-    problems: list[Problem] = []
-    if not alt.strip():
-        problems.append(
-            Problem(
-                "missing_alt",
-                f"{label} has no description (alt text) for people who cannot see it.",
-                blocking=False,
-                fix=Fix.ADD_ALT,
-            )
-        )
-    elif grapheme_count(alt) > limits.max_alt_chars:
-        problems.append(
-            Problem(
-                "alt_too_long",
-                f"{label}: the description is {grapheme_count(alt)} characters; Bluesky "
-                f"shows {limits.max_alt_chars}.",
-                blocking=True,
-                fix=Fix.ADD_ALT,
-            )
-        )
-    if info.size_bytes > limits.max_image_bytes or max(info.width, info.height) > (
-        api.MAX_IMAGE_SIDE
-    ):
-        problems.append(
-            Problem(
-                "image_too_large",
-                f"{label} is larger than Bluesky takes; it will be resized when sent.",
-                blocking=False,
-                fix=Fix.RESIZE,
-            )
-        )
-    return problems
 
 
 __all__ = ["BlueskyChannel", "Credentials"]
