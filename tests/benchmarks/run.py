@@ -26,7 +26,15 @@ if str(HERE) not in sys.path:  # `python tests/benchmarks/run.py` and `python -m
 
 from bench_common import Figure  # noqa: E402
 
-BENCHMARKS = ("publish", "recovery_flush", "outage", "keystroke", "gui_startup", "gui_stall")
+BENCHMARKS = (
+    "publish",
+    "recovery_flush",
+    "outage",
+    "keystroke",
+    "gui_startup",
+    "gui_stall",
+    "outbox_model",
+)
 
 
 def _fmt(value: float | None) -> str:
