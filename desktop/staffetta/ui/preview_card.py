@@ -13,7 +13,6 @@ Every card shows its count against the platform's limit ("287 / 300") in a warni
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -412,10 +411,7 @@ class PreviewCard(QFrame):
                 row.setVisible(False)
                 row.look = None
                 continue
-            colour = state_colour(ERROR if problem.blocking else WARNING, self.palette()).name()
-            row.message.set_content(
-                f'<span style="color:{colour}">{html.escape(problem.message, quote=False)}</span>'
-            )
+            row.message.set_plain_text(problem.message)
             row.message.setAccessibleName(problem.message)
             if problem.fix is not None:
                 row.button.setToolTip(problem.message)
@@ -424,6 +420,10 @@ class PreviewCard(QFrame):
             if look != row.look:
                 row.look = look
                 row.icon.setPixmap(self._problem_icon(problem.blocking))
+                colours = row.message.palette()
+                state = ERROR if problem.blocking else WARNING
+                colours.setColor(QPalette.ColorRole.Text, state_colour(state, self.palette()))
+                row.message.setPalette(colours)
                 row.button.setVisible(problem.fix is not None)
                 if problem.fix is not None:
                     label = self._fix_label(problem.fix)

@@ -79,6 +79,7 @@ class DocumentView(QWidget):
         self._documents = documents
         self._own: QTextDocument | None = None
         self._own_content = ("", "", "")  # what the own document holds: html, css, font key
+        self._plain = False
         self._html = ""
         self._css = ""
         self._max_height = 0
@@ -105,6 +106,11 @@ class DocumentView(QWidget):
         self.update()
         return True
 
+    def set_plain_text(self, text: str) -> bool:
+        """Show ``text`` without markup, in the palette's text colour (own-document views)."""
+        self._plain = True
+        return self.set_content(text)
+
     def html(self) -> str:
         return self._html
 
@@ -122,10 +128,14 @@ class DocumentView(QWidget):
             doc.setUndoRedoEnabled(False)
             doc.setDocumentMargin(0)
         if self._own_content != (self._html, self._css, self._font_key):
+            if self._own_content[2] != self._font_key:
+                doc.setDefaultFont(self.font())
             self._own_content = (self._html, self._css, self._font_key)
-            doc.setDefaultFont(self.font())
-            doc.setDefaultStyleSheet(self._css)
-            doc.setHtml(self._html)
+            if self._plain:
+                doc.setPlainText(self._html)
+            else:
+                doc.setDefaultStyleSheet(self._css)
+                doc.setHtml(self._html)
         if doc.textWidth() != width:
             doc.setTextWidth(width)
         return doc
