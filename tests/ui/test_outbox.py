@@ -156,6 +156,8 @@ def hhmm(epoch: float) -> str:
 def test_posts_are_listed_newest_first_with_a_chip_per_channel(
     ctx: AppContext, page: OutboxPage, qtbot: QtBot, tmp_path: Path, sandbox: SandboxServer
 ) -> None:
+    assert page.empty.isVisibleTo(page)
+    assert page.empty.text().startswith("Nothing here yet.")
     site, social = blog(ctx, qtbot, tmp_path), mastodon(ctx, qtbot, sandbox)
     first = publish(ctx, qtbot, Post(body="First post\nwith a second line"), [site, social])
     second = publish(ctx, qtbot, Post(title="A title", body="Second post"), [site, social])
@@ -237,6 +239,7 @@ def test_retry_now_sends_a_rate_limited_copy_at_once(
     qtbot.mouseClick(row.attempts, Qt.MouseButton.LeftButton)
     dialog = page._dialogs[copy.id]
     qtbot.waitUntil(lambda: dialog.table.topLevelItemCount() == 2)
+    assert re.fullmatch(r"“Rate limited” to Mastodon: 2 attempt(\(s\)|s)\.", dialog.heading.text())
     outcomes = [dialog.table.topLevelItem(i).text(2) for i in range(2)]
     assert outcomes == ["failed, will retry", "sent"]
     assert dialog.table.topLevelItem(0).text(3) == " ".join(copy.last_error.split())

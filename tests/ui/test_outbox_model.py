@@ -10,17 +10,20 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QLocale, QModelIndex, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QPalette
 from PySide6.QtWidgets import QListView
 from pytestqt.qtbot import QtBot
 
 from staffetta.core.clock import FakeClock
+from staffetta.core.describe import Phase
 from staffetta.core.model import Post, State
 from staffetta.core.paths import Paths
 from staffetta.core.secrets import SecretStore
 from staffetta.core.store import EndpointHealth, Store
 from staffetta.runtime import Runtime
+from staffetta.ui.outbox_delegate import OutboxDelegate
 from staffetta.ui.outbox_model import PAGE_SIZE, ChipsRole, OutboxModel, ReasonRole
-from staffetta.ui.state_chip import Chip
+from staffetta.ui.state_chip import PHASE_COLOURS, Chip, blend
 
 START = 1_700_000_000.0
 
@@ -242,3 +245,44 @@ def test_every_state_has_its_words(runtime: Runtime, writer: Store, clock: FakeC
     # The most pressing problem is the one the row's second line shows.
     assert model.data(model.index(0), ReasonRole) == "failed: why"
     assert model.data(model.index(0), Qt.ItemDataRole.AccessibleTextRole).startswith("all states. ")
+
+
+@pytest.mark.parametrize(
+    ("base", "text"), [("#ffffff", "#000000"), ("#1e1e1e", "#e6e6e6")], ids=["light", "dark"]
+)
+def test_chips_are_painted_in_their_colours_on_light_and_dark(
+    runtime: Runtime, writer: Store, qtbot: QtBot, base: str, text: str
+) -> None:
+    blog = runtime.store.add_account("static_site", "Blog").id
+    social = runtime.store.add_account("mastodon", "Social", {"instance_url": "https://m"}).id
+    post = writer.enqueue(Post(body="colours"), [blog, social])
+    sent, failed = writer.deliveries(post_id=post)
+    writer.finish(sent.id, State.SENT, remote_url="file:///site/colours.md")
+    writer.finish(failed.id, State.FAILED, detail="Text too long")
+    model = OutboxModel(runtime)
+    view = QListView()
+    qtbot.addWidget(view)
+    palette = view.palette()
+    palette.setColor(QPalette.ColorRole.Base, QColor(base))
+    palette.setColor(QPalette.ColorRole.Text, QColor(text))
+    view.setPalette(palette)
+    delegate = OutboxDelegate(runtime, view)
+    view.setItemDelegate(delegate)
+    view.setModel(model)
+    view.resize(700, 300)
+    view.show()
+    qtbot.waitExposed(view)
+
+    image = view.viewport().grab().toImage()
+    placed, hidden = delegate.chip_layout(
+        view.visualRect(model.index(0)), chips(model, 0), QFontMetrics(view.font())
+    )
+    assert hidden == 0
+    for area, chip in placed:
+        # Inside the outline, before the icon: the base colour tinted with the state's colour.
+        inside = image.pixelColor(area.left() + 3, area.center().y())
+        expected = blend(QColor(base), QColor(PHASE_COLOURS[chip.phase]), 0.18)
+        assert abs(inside.red() - expected.red()) < 12, (chip.text, inside.name())
+        assert abs(inside.green() - expected.green()) < 12, (chip.text, inside.name())
+        assert abs(inside.blue() - expected.blue()) < 12, (chip.text, inside.name())
+    assert [chip.phase for _, chip in placed] == [Phase.SENT, Phase.FAILED]

@@ -99,9 +99,13 @@ class DeliveryDialog(QDialog):
         account = store.account(delivery.account_id)
         name = account.name if account is not None else delivery.account_id
         self.setWindowTitle(self.tr("Attempts — {account}").format(account=name))
+        post = store.post(delivery.post_id)
+        headline = " ".join((post.title or post.body).split())
+        if len(headline) > 80:
+            headline = headline[:79] + "…"
         self.heading.setText(
-            self.tr("Post {post} to {account}: %n attempt(s).", "", len(attempts)).format(
-                post=delivery.post_id, account=name
+            self.tr("“{post}” to {account}: %n attempt(s).", "", len(attempts)).format(
+                post=headline, account=name
             )
         )
         self.table.clear()

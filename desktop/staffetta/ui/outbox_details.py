@@ -116,6 +116,12 @@ class DeliveryRow(QFrame):
         header.addStretch(1)
         header.addWidget(self.dot)
         header.addWidget(self.state)
+        text, tip = attempts_text()
+        self.attempts = QPushButton(text)
+        self.attempts.setFlat(True)
+        self.attempts.setToolTip(tip)
+        self.attempts.clicked.connect(lambda: self.attemptsRequested.emit(self.delivery_id))
+        header.addWidget(self.attempts)
         layout.addLayout(header)
         self.reason = QLabel()
         self.reason.setWordWrap(True)
@@ -133,11 +139,6 @@ class DeliveryRow(QFrame):
             buttons.addWidget(button)
             self.buttons[action] = button
         buttons.addStretch(1)
-        text, tip = attempts_text()
-        self.attempts = QPushButton(text)
-        self.attempts.setToolTip(tip)
-        self.attempts.clicked.connect(lambda: self.attemptsRequested.emit(self.delivery_id))
-        buttons.addWidget(self.attempts)
         layout.addLayout(buttons)
         self._chip = chip
 
@@ -172,6 +173,7 @@ class DetailsPanel(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
         self._layout = QVBoxLayout(body)
         self._layout.setContentsMargins(12, 12, 12, 12)

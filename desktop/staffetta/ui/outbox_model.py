@@ -29,7 +29,7 @@ from PySide6.QtCore import (
 )
 
 from staffetta.core.describe import Phase
-from staffetta.core.model import Account
+from staffetta.core.model import Account, State
 from staffetta.core.store import DeliverySummary, EndpointHealth, PostSummary
 from staffetta.runtime import Runtime
 from staffetta.ui.state_chip import Chip, chip_for
@@ -40,6 +40,7 @@ PAGE_SIZE = 100
 # More changes or new posts than this at once (an import, a long sleep): reloading is cheaper.
 CHANGES_LIMIT = 5000
 NEW_POSTS_LIMIT = 1000
+CHIP_CACHE = 2000  # rows whose chips are kept worded (a screenful is a few dozen)
 
 PostRole = Qt.ItemDataRole.UserRole + 1  # PostSummary
 ChipsRole = Qt.ItemDataRole.UserRole + 2  # list[Chip], in delivery order
@@ -103,6 +104,7 @@ class OutboxModel(QAbstractListModel):
         self._accounts: dict[str, Account] = {}
         self._health: dict[str, EndpointHealth] = {}  # by account id
         self._countdowns: set[int] = set()  # post ids with a chip whose words change with time
+        self._chips: dict[int, tuple[PostSummary, list[Chip]]] = {}  # post id -> its chips
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._on_second)
@@ -156,11 +158,20 @@ class OutboxModel(QAbstractListModel):
 
     # --- what rows show ---------------------------------------------------------------------
     def chips(self, post: PostSummary) -> list[Chip]:
+        """The post's chips as they read now (cached until the row, the second or the
+        accounts and platforms they are worded from change)."""
+        cached = self._chips.get(post.id)
+        if cached is not None and cached[0] is post:
+            return cached[1]
         now = self._runtime.clock.now()
-        return [
+        chips = [
             chip_for(d, self._accounts.get(d.account_id), self._health.get(d.account_id), now)
             for d in post.deliveries
         ]
+        if len(self._chips) >= CHIP_CACHE:
+            self._chips.clear()  # only what is on screen is asked for again
+        self._chips[post.id] = (post, chips)
+        return chips
 
     def pressing(self, post: PostSummary) -> Chip | None:
         """The copy whose problem matters most (failed first, then needs you, down, waiting)."""
@@ -213,6 +224,7 @@ class OutboxModel(QAbstractListModel):
         self._keys = [-post.id for post in page]
         self._more = len(page) == self._page_size
         self._countdowns.clear()
+        self._chips.clear()
         self.endResetModel()
         self._track_countdowns(page)
         self.reloaded.emit()
@@ -270,12 +282,15 @@ class OutboxModel(QAbstractListModel):
                 health[account.id] = health_by_key.get(key, EndpointHealth(key))
         changed = accounts != self._accounts or health != self._health
         self._accounts, self._health = accounts, health
+        if changed:
+            self._chips.clear()
         return changed
 
     # --- countdowns -----------------------------------------------------------------------------
     def _track_countdowns(self, posts: Iterable[PostSummary]) -> None:
+        # By state alone (no chips worded): a waiting copy counts down, or reads "retrying…".
         for post in posts:
-            if any(chip.phase.has_countdown for chip in self.chips(post)):
+            if any(d.state is State.WAITING for d in post.deliveries):
                 self._countdowns.add(post.id)
             else:
                 self._countdowns.discard(post.id)
@@ -286,9 +301,9 @@ class OutboxModel(QAbstractListModel):
 
     def _on_second(self) -> None:
         rows = {row for pid in self._countdowns if (row := self.row_of(pid)) is not None}
+        for row in rows:
+            self._chips.pop(self._posts[row].id, None)
         self._emit_changed(rows)
-        # A retry that came due reads "retrying…" until the engine moves it on.
-        self._track_countdowns(self._posts[row] for row in rows)
 
     @property
     def counting_down(self) -> bool:

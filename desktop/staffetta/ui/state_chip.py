@@ -8,10 +8,21 @@ beyond the cached channel icons.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import cast
 
-from PySide6.QtCore import QCoreApplication, QDateTime, QLocale, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QCoreApplication,
+    QDateTime,
+    QLocale,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
 
 from staffetta.core.describe import Phase, Status, countdown, delivery_status
 from staffetta.core.model import Account, State
@@ -102,18 +113,26 @@ def phase_words(status: Status, now: float) -> str:
         return QCoreApplication.translate("StateChip", "down since {time}").format(
             time=clock_text(status.since, now)
         )
-    return {
-        Phase.QUEUED: QCoreApplication.translate("StateChip", "queued"),
-        Phase.SCHEDULED: QCoreApplication.translate("StateChip", "scheduled"),
-        Phase.SENDING: QCoreApplication.translate("StateChip", "sending…"),
-        Phase.RETRYING: QCoreApplication.translate("StateChip", "retrying…"),
-        Phase.CHECKING: QCoreApplication.translate("StateChip", "checking…"),
-        Phase.NEEDS_RECONNECT: QCoreApplication.translate("StateChip", "needs reconnect"),
-        Phase.SENT: QCoreApplication.translate("StateChip", "sent"),
-        Phase.FAILED: QCoreApplication.translate("StateChip", "failed"),
-        Phase.UNCONFIRMED: QCoreApplication.translate("StateChip", "unconfirmed"),
-        Phase.CANCELLED: QCoreApplication.translate("StateChip", "cancelled"),
-    }[phase]
+    # Only the words needed are translated: this runs for every chip painted.
+    return QCoreApplication.translate("StateChip", _WORDS[phase])
+
+
+# QT_TRANSLATE_NOOP marks them for lupdate and returns them as they are.
+_WORDS = cast(
+    dict[Phase, str],
+    {
+        Phase.QUEUED: QT_TRANSLATE_NOOP("StateChip", "queued"),
+        Phase.SCHEDULED: QT_TRANSLATE_NOOP("StateChip", "scheduled"),
+        Phase.SENDING: QT_TRANSLATE_NOOP("StateChip", "sending…"),
+        Phase.RETRYING: QT_TRANSLATE_NOOP("StateChip", "retrying…"),
+        Phase.CHECKING: QT_TRANSLATE_NOOP("StateChip", "checking…"),
+        Phase.NEEDS_RECONNECT: QT_TRANSLATE_NOOP("StateChip", "needs reconnect"),
+        Phase.SENT: QT_TRANSLATE_NOOP("StateChip", "sent"),
+        Phase.FAILED: QT_TRANSLATE_NOOP("StateChip", "failed"),
+        Phase.UNCONFIRMED: QT_TRANSLATE_NOOP("StateChip", "unconfirmed"),
+        Phase.CANCELLED: QT_TRANSLATE_NOOP("StateChip", "cancelled"),
+    },
+)
 
 
 def explanation(chip: Chip, now: float) -> str:
@@ -188,7 +207,14 @@ def clock_text(epoch: float, now: float, *, seconds: bool = False) -> str:
     time = locale.toString(when.time(), length)
     if when.date() == today:
         return time
-    return f"{locale.toString(when.date(), QLocale.FormatType.ShortFormat)} {time}"
+    date_format = locale.dateFormat(QLocale.FormatType.ShortFormat)
+    if when.date().year() == today.year():
+        # This year's dates without the year, in the locale's order: "21/11", "11/21".
+        date_format = _YEAR.sub("", date_format).strip(" ,./-") or date_format
+    return f"{locale.toString(when.date(), date_format)} {time}"
+
+
+_YEAR = re.compile(r"[\s,./-]*y+[\s,./-]*")
 
 
 def rough_duration(seconds: float) -> str:
@@ -263,8 +289,64 @@ def paint_chip(
     text_rect = QRect(text_left, rect.top(), rect.right() - CHIP_PAD - text_left + 1, rect.height())
     role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
     painter.setPen(palette.color(role))
-    text = metrics.elidedText(chip.text, Qt.TextElideMode.ElideMiddle, text_rect.width())
+    # Short of room, the account's name gives way before the state does.
+    state = " · " + chip.words
+    room = text_rect.width() - metrics.horizontalAdvance(state)
+    if metrics.horizontalAdvance(chip.text) <= text_rect.width():
+        text = chip.text
+    elif room >= metrics.horizontalAdvance("M…"):
+        text = metrics.elidedText(chip.account_name, Qt.TextElideMode.ElideRight, room) + state
+    else:
+        text = metrics.elidedText(chip.words, Qt.TextElideMode.ElideRight, text_rect.width())
     painter.drawText(
         text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text
     )
     painter.restore()
+
+
+class ChipPainter:
+    """Paints chips from a cache of pixmaps: most rows repeat the same few chips ("Blog · sent"),
+    and a pixmap is far cheaper to draw than a rounded, antialiased shape with an icon and
+    text. Keyed by everything that changes a chip's look, so a new palette or font (a switch to
+    dark mode) or a countdown's new second simply draws new ones."""
+
+    def __init__(self, limit: int = 600) -> None:
+        self._limit = limit
+        self._pixmaps: dict[tuple[object, ...], QPixmap] = {}
+
+    def paint(
+        self,
+        painter: QPainter,
+        rect: QRect,
+        chip: Chip,
+        palette: QPalette,
+        font: QFont,
+        *,
+        selected: bool = False,
+    ) -> None:
+        ratio = painter.device().devicePixelRatioF()
+        key = (
+            chip.text,
+            chip.phase,
+            chip.channel,
+            selected,
+            rect.width(),
+            rect.height(),
+            ratio,
+            palette.cacheKey(),
+            font.key(),
+        )
+        pixmap = self._pixmaps.get(key)
+        if pixmap is None:
+            pixmap = QPixmap(QSize(round(rect.width() * ratio), round(rect.height() * ratio)))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            canvas = QPainter(pixmap)
+            canvas.setFont(font)
+            area = QRect(0, 0, rect.width(), rect.height())
+            paint_chip(canvas, area, chip, palette, QFontMetrics(font), selected=selected)
+            canvas.end()
+            if len(self._pixmaps) >= self._limit:
+                self._pixmaps.clear()
+            self._pixmaps[key] = pixmap
+        painter.drawPixmap(rect.topLeft(), pixmap)
