@@ -93,15 +93,22 @@ def _sample_image(folder: Path) -> Path:
     return path
 
 
-async def _connect_accounts(runtime: Any, sandbox: Any, site: Path) -> list[Any]:
+NAMES = {
+    "en": {"site": "My site", "telegram": "Studio news", "discord": "Print club"},
+    "it": {"site": "Il mio sito", "telegram": "Notizie dallo studio", "discord": "Club di stampa"},
+}
+
+
+async def _connect_accounts(runtime: Any, sandbox: Any, site: Path, lang: str) -> list[Any]:
     """One owned channel and the sandbox social platforms, connected like the CLI demo does."""
+    names = NAMES[lang]
     from staffetta.runtime import new_http_client
 
     accounts = []
     async with new_http_client() as http:
         accounts.append(
             await runtime.connect(
-                http, "static_site", "My site", {"folder": str(site), "flavour": "hugo"}, None
+                http, "static_site", names["site"], {"folder": str(site), "flavour": "hugo"}, None
             )
         )
         wanted = {
@@ -120,12 +127,12 @@ async def _connect_accounts(runtime: Any, sandbox: Any, site: Path) -> list[Any]
                 sandbox.issue_token("bluesky", "maya"),
             ),
             "telegram": (
-                "Studio news",
+                names["telegram"],
                 {"channel": "@staffetta_sandbox", "api_url": sandbox.platform_url("telegram")},
                 sandbox.issue_token("telegram"),
             ),
             "discord": (
-                "Print club",
+                names["discord"],
                 {"server": sandbox.platform_url("discord")},
                 f"{sandbox.platform_url('discord')}/api/webhooks/{sandbox.issue_token('discord')}",
             ),
@@ -175,12 +182,19 @@ def take(out: Path, lang: str) -> list[Path]:
         runtime = Runtime.open(paths, secrets=secrets)
         site = home / "blog" / "content" / "posts"
         site.mkdir(parents=True)
-        accounts = asyncio.run(_connect_accounts(runtime, sandbox, site))
+        accounts = asyncio.run(_connect_accounts(runtime, sandbox, site, lang))
         # Some history, so the outbox is not a single line.
-        for text in (
-            "Open studio this Saturday from 10 to 18. Come and print your own postcard!",
-            "New paper arrived: 300 g cotton, perfect for the spring series.",
-        ):
+        history = {
+            "en": (
+                "Open studio this Saturday from 10 to 18. Come and print your own postcard!",
+                "New paper arrived: 300 g cotton, perfect for the spring series.",
+            ),
+            "it": (
+                "Studio aperto sabato dalle 10 alle 18. Vieni a stampare la tua cartolina!",
+                "È arrivata la carta nuova: cotone da 300 g, perfetta per la serie di primavera.",
+            ),
+        }
+        for text in history[lang]:
             runtime.queue(Post(body=text), [a.id for a in accounts])
         runtime.close()
 
@@ -237,9 +251,10 @@ def take(out: Path, lang: str) -> list[Path]:
         _wait(outage_shown, "Mastodon's posts to wait while the others went out", timeout=60)
         outbox: Any = window.show_page("outbox")
         _settle(0.5)
-        if hasattr(outbox, "select_post"):
-            latest = max(d.post_id for d in ctx.runtime.store.deliveries())
-            outbox.select_post(latest - 1)  # the post with the image, written in the composer
+        if hasattr(outbox, "select_post"):  # the post written in the composer, with its image
+            store = ctx.runtime.store
+            post_ids = {d.post_id for d in store.deliveries()}
+            outbox.select_post(next(i for i in post_ids if store.post(i).images))
         _settle(1.0)
         saved.append(_grab(window, out / f"outbox-outage{suffix}.png"))
 

@@ -6,9 +6,10 @@
 
 ``update`` runs ``pyside6-lupdate`` over every ``desktop/staffetta/ui/**/*.py`` into
 ``resources/translations/staffetta_<lang>.ts`` (English keeps only plural forms: the source strings
-are English). The channels' own texts (names, field labels and help, which the window shows through
-``QCoreApplication.translate("Channels", ...)``) live in Qt-free code, so they are first written
-out of the channel registry into ``build/i18n/channel_texts.py`` for lupdate to read.
+are English). The channels' own texts (names, field labels and help, the unit previews count in),
+which the window shows through ``QCoreApplication.translate("Channels", ...)``, live in Qt-free
+code, so they are first written out of the channel registry into ``build/i18n/channel_texts.py``
+for lupdate to read.
 
 Translate new entries with Qt Linguist (``pyside6-linguist``) or any editor, then ``compile``
 runs ``pyside6-lrelease`` into ``desktop/staffetta/ui/i18n/staffetta_<lang>.qm``.
@@ -19,6 +20,7 @@ unfinished or empty translation, and each committed .qm is exactly what ``compil
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -57,8 +59,11 @@ def channel_texts() -> list[str]:
     """Every channel's label, description, and field labels and help, in registry order."""
     sys.path.insert(0, str(ROOT / "desktop"))
     from staffetta.channels.registry import load_channels
+    from staffetta.core.channel import Limits
 
-    texts: list[str] = []
+    # The unit a preview counts in ("287 / 300 characters"): the default and the channels' own.
+    units = [f.default for f in dataclasses.fields(Limits) if f.name == "unit"]
+    texts: list[str] = [u for u in units if isinstance(u, str)]
     for channel in load_channels().values():
         texts += [channel.label, str(getattr(channel, "description", "") or "")]
         for field in channel.fields:
