@@ -17,6 +17,7 @@ from staffetta.core.model import Account, Post
 from staffetta.core.paths import Paths
 from staffetta.core.retry import RetryPolicy
 from staffetta.core.secrets import SecretStore
+from staffetta.core.store import EndpointHealth, Store
 from staffetta.runtime import Runtime
 from staffetta.sandbox import SandboxServer
 from staffetta.ui.bridge import EngineBridge
@@ -155,3 +156,21 @@ def test_a_refused_sign_in_asks_for_a_reconnect(
     mastodon = strip.indicators()[1]
     assert mastodon.word == "reconnect"
     assert mastodon.status.level is Level.NEEDS_YOU
+
+
+def test_an_outage_seen_by_another_process_shows_too(
+    ctx: AppContext, strip: HealthStrip, qtbot: QtBot, tmp_path: Path, home: Path
+) -> None:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    connect(ctx, qtbot, "static_site", "Blog", {"folder": str(folder)})
+    # A `staffetta flush` in a terminal marks a platform down: no signal reaches the window.
+    cli = Store.open(Paths.under(home).database)
+    cli.add_account("mastodon", "Me", {"instance_url": "https://mastodon.example"})
+    since = time.time() - 120
+    cli.save_endpoint(
+        EndpointHealth("https://mastodon.example", down_since=since, failures=3, next_probe_at=None)
+    )
+    cli.close()
+    expected = f"Mastodon: down since {time.strftime('%H:%M', time.localtime(since))}"
+    qtbot.waitUntil(lambda: tooltips(strip)[1:] == [expected], timeout=WAIT)

@@ -408,3 +408,17 @@ def test_the_keyboard_reaches_the_actions(
     focused = QApplication.focusWidget()
     assert focused is not None
     assert focused.text() == "&Open post"  # the site's copy is sent: see it
+
+
+def test_changes_made_by_another_process_show_up(
+    ctx: AppContext, page: OutboxPage, qtbot: QtBot, home: Path
+) -> None:
+    # A `staffetta flush` in a terminal: its own connection, and no signal to the window.
+    cli = Store.open(Paths.under(home).database)
+    account = cli.add_account("future_channel", "Elsewhere").id  # no engine here will send it
+    post = cli.enqueue(Post(body="Queued from the command line"), [account])
+    qtbot.waitUntil(lambda: chip_texts(page, post) == ["Elsewhere · queued"], timeout=WAIT)
+    (copy,) = cli.deliveries(post_id=post)
+    cli.finish(copy.id, State.SENT, remote_url="https://example.org/1")
+    cli.close()
+    qtbot.waitUntil(lambda: chip_texts(page, post) == ["Elsewhere · sent"], timeout=WAIT)

@@ -148,6 +148,17 @@ def test_a_write_from_another_connection_moves_the_tick(store: Store, tmp_path: 
     assert [d.state for d in store.changed_deliveries(before)] == [State.CANCELLED]
 
 
+def test_data_version_moves_when_another_connection_commits(store: Store, tmp_path: Path) -> None:
+    blog, _ = _accounts(store)
+    before = store.data_version()
+    store.enqueue(Post(body="mine"), [blog])
+    assert store.data_version() == before  # our own commits do not count
+    other = Store.open(tmp_path / "outbox.sqlite3")
+    other.enqueue(Post(body="from the CLI"), [blog])
+    other.close()
+    assert store.data_version() != before
+
+
 def test_pending_counts_per_account(store: Store) -> None:
     blog, social = _accounts(store)
     for n in range(3):

@@ -442,6 +442,11 @@ class Store:
         rows = self._read("SELECT tick FROM outbox_clock WHERE id = 1")
         return int(rows[0]["tick"]) if rows else 0
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (another thread or process, such
+        as ``staffetta flush``) commits; cheap enough to poll every second or two."""
+        return int(self._read_tuples("PRAGMA data_version")[0][0])
+
     def changed_deliveries(self, since_tick: int, limit: int = 5000) -> list[DeliverySummary]:
         """Deliveries whose state, reason, retry time or link changed after ``since_tick``,
         oldest change first (at most ``limit``; a caller that gets ``limit`` should reload)."""

@@ -23,6 +23,7 @@ from staffetta.ui.state_chip import clock_text, rough_duration
 log = logging.getLogger(__name__)
 
 REFRESH_DELAY_MS = 150
+EXTERNAL_POLL_MS = 2000
 LEVEL_COLOURS = {
     Level.OK: "#2e9a4a",
     Level.TROUBLE: "#d08a0f",
@@ -102,6 +103,7 @@ class HealthStrip(QWidget):
         self._layout.addStretch(1)
         self._indicators: dict[str, PlatformIndicator] = {}
         self._statuses: list[PlatformStatus] = []
+        self._order: list[str] = []
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_DELAY_MS)
@@ -114,6 +116,12 @@ class HealthStrip(QWidget):
             signal.connect(self.schedule_refresh)
         bridge.platformDown.connect(self._on_platform_event)
         bridge.platformUp.connect(self._on_platform_event)
+        # Another process (``staffetta flush``) sends no signal: notice its commits.
+        self._data_version = ctx.runtime.store.data_version()
+        self._watch = QTimer(self)
+        self._watch.setInterval(EXTERNAL_POLL_MS)
+        self._watch.timeout.connect(self._check_external)
+        self._watch.start()
         self.refresh()
 
     def indicators(self) -> list[PlatformIndicator]:
@@ -143,20 +151,31 @@ class HealthStrip(QWidget):
         except StaffettaError as exc:  # the outbox page says what is wrong; keep what we had
             log.warning("platform health not refreshed: %s", exc)
             return
-        wanted = {s.endpoint for s in self._statuses}
-        for key in list(self._indicators):
-            if key not in wanted:
-                indicator = self._indicators.pop(key)
+        order = [s.endpoint for s in self._statuses]
+        if order != self._order:  # an account was added or removed: lay the strip out again
+            for key, indicator in list(self._indicators.items()):
                 self._layout.removeWidget(indicator)
-                indicator.deleteLater()
-        for position, status in enumerate(self._statuses):
-            existing = self._indicators.get(status.endpoint)
-            if existing is None:
-                existing = PlatformIndicator(status, self)
-                existing.clicked.connect(self.platformClicked)
-                self._indicators[status.endpoint] = existing
-            self._layout.insertWidget(position, existing)
+                if key not in order:
+                    del self._indicators[key]
+                    indicator.deleteLater()
+            for position, status in enumerate(self._statuses):
+                existing = self._indicators.get(status.endpoint)
+                if existing is None:
+                    existing = PlatformIndicator(status, self)
+                    existing.clicked.connect(self.platformClicked)
+                    self._indicators[status.endpoint] = existing
+                self._layout.insertWidget(position, existing)
+            self._order = order
         self._show()
+
+    def _check_external(self) -> None:
+        try:
+            version = self.ctx.runtime.store.data_version()
+        except StaffettaError:
+            return
+        if version != self._data_version:
+            self._data_version = version
+            self.schedule_refresh()
 
     def _on_platform_event(self, _event: object) -> None:
         self.refresh()  # at once: a platform going down is news worth no delay

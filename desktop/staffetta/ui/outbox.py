@@ -60,6 +60,7 @@ from staffetta.ui.state_chip import Chip
 REFRESH_DELAY_MS = 150  # outboxChanged bursts (a flush) become one refresh
 SEARCH_DELAY_MS = 250  # typing pauses this long before the list is searched
 DETAIL_TEXT_CHARS = 4000
+EXTERNAL_POLL_MS = 2000  # how soon another process's changes show
 
 
 class _OutboxList(QListView):
@@ -183,6 +184,13 @@ class OutboxPage(QWidget):
         self._refresh_timer.timeout.connect(self.refresh)
         ctx.bridge.outboxChanged.connect(self.schedule_refresh)
         ctx.bridge.accountsChanged.connect(self.schedule_refresh)
+        # Another process (a `staffetta flush` in a terminal) sends no signal: notice its
+        # commits by polling SQLite's data version, which costs next to nothing.
+        self._data_version = ctx.runtime.store.data_version()
+        self._watch = QTimer(self)
+        self._watch.setInterval(EXTERNAL_POLL_MS)
+        self._watch.timeout.connect(self._check_external)
+        self._watch.start()
         self.model.dataChanged.connect(self._on_data_changed)
         self.model.modelReset.connect(self._on_reset)
         self.model.rowsInserted.connect(self._update_empty)
@@ -195,6 +203,15 @@ class OutboxPage(QWidget):
         """Coalesce bursts of outbox changes into one refresh ~150 ms later."""
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
+
+    def _check_external(self) -> None:
+        try:
+            version = self.ctx.runtime.store.data_version()
+        except StaffettaError:
+            return
+        if version != self._data_version:
+            self._data_version = version
+            self.schedule_refresh()
 
     def refresh(self) -> None:
         try:

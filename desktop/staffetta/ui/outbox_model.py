@@ -25,7 +25,6 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
     QTimer,
-    Signal,
 )
 
 from staffetta.core.describe import Phase
@@ -85,9 +84,6 @@ class OutboxModel(QAbstractListModel):
 
     ``now`` comes from the runtime's clock, so countdowns follow an injected clock in tests.
     """
-
-    searchChanged = Signal(str)
-    reloaded = Signal()
 
     def __init__(
         self, runtime: Runtime, parent: QObject | None = None, *, page_size: int = PAGE_SIZE
@@ -212,7 +208,6 @@ class OutboxModel(QAbstractListModel):
             return
         self._search = text
         self.reload()
-        self.searchChanged.emit(text)
 
     def reload(self) -> None:
         """Forget the rows and load the first page again (a new search, or too much changed)."""
@@ -227,7 +222,6 @@ class OutboxModel(QAbstractListModel):
         self._chips.clear()
         self.endResetModel()
         self._track_countdowns(page)
-        self.reloaded.emit()
 
     def refresh(self) -> None:
         """Bring the rows up to date with the store: changed rows and new posts only."""
