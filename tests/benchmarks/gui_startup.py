@@ -73,9 +73,16 @@ def _spawn(code: str, env: dict[str, str]) -> Run:
     return Run(seconds, cpu, usage.ru_maxrss / 1024.0)  # ru_maxrss is in KiB on Linux
 
 
-def _env(home: Path, keyring_file: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFETTA_")}
+def _env(home: Path, keyring_file: Path, pycache: Path) -> dict[str, str]:
+    # An installed app has compiled bytecode: let the warm-up run write it (to a scratch folder,
+    # not the source tree), whatever PYTHONDONTWRITEBYTECODE the developer's shell sets.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("STAFFETTA_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(
+        PYTHONPYCACHEPREFIX=str(pycache),
         STAFFETTA_HOME=str(home),
         QT_QPA_PLATFORM="offscreen",
         PYTHON_KEYRING_BACKEND="file_keyring.FileKeyring",
@@ -140,10 +147,11 @@ def run(quick: bool) -> list[Figure]:
         full = Path(scratch) / "full"
         keyring_file = Path(scratch) / "keyring.json"
         _fill(full, keyring_file)
+        pycache = Path(scratch) / "pycache"
         programs = {
-            "bare": (BARE, _env(empty, keyring_file)),
-            "empty": (APP, _env(empty, keyring_file)),
-            "full": (APP, _env(full, keyring_file)),
+            "bare": (BARE, _env(empty, keyring_file, pycache)),
+            "empty": (APP, _env(empty, keyring_file, pycache)),
+            "full": (APP, _env(full, keyring_file, pycache)),
         }
         for code, env in programs.values():  # warm the disk cache and .pyc files
             _spawn(code, env)
