@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QLocale, QRectF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QLocale, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QFocusEvent,
     QFont,
@@ -266,6 +266,7 @@ class PreviewCard(QFrame):
             self.avatar.setToolTip(channel_label)
 
     def _count_text(self, count: int, limit: int, unit: str) -> str:
+        unit = QCoreApplication.translate("Channels", unit)  # the channels' words, translated
         locale = QLocale()
         if limit:
             return self.tr("{count} / {limit}").format(
@@ -288,11 +289,13 @@ class PreviewCard(QFrame):
         self._fit_count_label(text)
         if preview.limit:
             tip = self.tr("{count} of {limit} {unit}, counted the way the platform counts").format(
-                count=count, limit=preview.limit, unit=preview.unit
+                count=count,
+                limit=preview.limit,
+                unit=QCoreApplication.translate("Channels", preview.unit),
             )
         else:
             tip = self.tr("{count} {unit}; this channel has no length limit").format(
-                count=count, unit=preview.unit
+                count=count, unit=QCoreApplication.translate("Channels", preview.unit)
             )
         self.count_label.setToolTip(tip)
 
