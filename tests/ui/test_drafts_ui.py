@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from staffetta.core.drafts import Draft, DraftStore
-from staffetta.core.model import Account
+from staffetta.core.model import Account, Post
 from staffetta.core.paths import Paths
 from staffetta.core.secrets import SecretStore
 from staffetta.runtime import Runtime
@@ -247,3 +247,29 @@ def test_a_draft_the_disk_refuses_stays_on_screen_with_the_reason(
     with qtbot.waitSignal(page.draftSaved, timeout=WAIT):
         qtbot.keyClicks(page.body, "!")
     assert page.drafts.load(page.current_draft_id()).body == "Precious words!"
+
+
+def test_edit_and_requeue_opens_a_stored_post_as_a_draft_for_that_account(
+    ctx: AppContext, open_page: Callable[[], ComposerPage], qtbot: QtBot
+) -> None:
+    page = open_page()
+    qtbot.keyClicks(page.body, "Unfinished")
+    account = blog(ctx)
+    stored = Post(
+        body="Common text",
+        title="Queued",
+        tags=("a", "b"),
+        overrides={account.id: "The blog's own text", "other-1": "not for this draft"},
+    )
+    unfinished = page.current_draft_id()
+    page.edit_post(stored, [account.id])
+    with qtbot.waitSignal(
+        page.draftSaved, timeout=WAIT, check_params_cb=lambda i: i == page.current_draft_id()
+    ):
+        pass
+    assert page.body.toPlainText() == "The blog's own text"
+    assert page.title_edit.text() == "Queued"
+    assert page.picker.selected_ids() == [account.id]
+    draft = page.drafts.load(page.current_draft_id())
+    assert (draft.body, draft.tags, draft.overrides) == ("The blog's own text", ("a", "b"), {})
+    assert page.drafts.load(unfinished).body == "Unfinished"  # kept

@@ -326,6 +326,28 @@ class ComposerPage(QWidget):
         self._show(dataclasses.replace(draft, publishing=False), on_disk=True)
         self.message.dismiss()
 
+    def edit_post(self, post: Post, account_ids: Sequence[str]) -> None:
+        """Open a post from the outbox ("edit and requeue") as a new draft for ``account_ids``,
+        with the text those accounts would get; what is on screen is kept as a draft first."""
+        self.autosaver.flush()
+        ids = list(account_ids)
+        single = len(ids) == 1
+        draft = dataclasses.replace(
+            Draft.new(self._now(), ids),
+            title=post.title,
+            body=post.text_for(ids[0]) if single else post.body,
+            link=post.link,
+            tags=post.tags,
+            images=post.images,
+            overrides={} if single else {a: t for a, t in post.overrides.items() if a in ids},
+            content_warning=post.content_warning,
+            thread_numbering=post.thread_numbering,
+        )
+        self._show(draft, on_disk=False)
+        self.message.dismiss()
+        self.autosaver.forget(draft.id)  # not on disk yet: the next save must write it
+        self.autosaver.changed()
+
     def flush_autosave(self, *, wait: bool = False) -> None:
         self.autosaver.flush(wait=wait)
 
