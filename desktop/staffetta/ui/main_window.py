@@ -8,7 +8,6 @@ produces (``saveGeometry``/``saveState``), never pickled.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import logging
 from collections.abc import Callable
@@ -40,7 +39,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from staffetta.core.drafts import Draft
 from staffetta.ui.context import AppContext
 from staffetta.ui.icons import app_icon
 from staffetta.ui.settings_dialog import Preferences, SettingsDialog
@@ -264,34 +262,15 @@ class MainWindow(QMainWindow):
             page.editRequested.connect(self.edit_post)
 
     def edit_post(self, post_id: int, account_id: str) -> None:
-        """The outbox's "edit and requeue": the stored post, as that account would get it, opens
-        in the composer as a new draft for that account only (saved off the GUI thread)."""
+        """The outbox's "edit and requeue": the stored post opens in the composer as a new draft
+        for that account only."""
         composer: Any = self.show_page("compose")
-        if hasattr(composer, "edit_post"):
-            composer.edit_post(self.ctx.runtime.store.post(post_id), [account_id])
-            return
-        drafts, jobs = getattr(composer, "drafts", None), getattr(composer, "jobs", None)
-        if drafts is None or jobs is None or not hasattr(composer, "open_draft"):
+        if not hasattr(composer, "edit_post"):
             self.statusBar().showMessage(
                 self.tr("Editing a queued post is not available in this build yet."), 8000
             )
             return
-        post = self.ctx.runtime.store.post(post_id)
-        draft = dataclasses.replace(
-            Draft.new(self.ctx.runtime.clock.now(), [account_id]),
-            title=post.title,
-            body=post.text_for(account_id),
-            link=post.link,
-            tags=post.tags,
-            images=post.images,
-            content_warning=post.content_warning,
-            thread_numbering=post.thread_numbering,
-        )
-        jobs.run(
-            lambda: drafts.save(draft),
-            lambda saved: composer.open_draft(saved.id),
-            lambda error: self.statusBar().showMessage(str(error), 15_000),
-        )
+        composer.edit_post(self.ctx.runtime.store.post(post_id), [account_id])
 
     def add_account(self, group: str = "") -> None:
         """Open the Accounts page's add-account flow (for ``group``: "owned" or "social")."""
