@@ -85,18 +85,23 @@ def grapheme_count(text: str) -> int:
         # In ASCII only CR LF forms a multi-code-point cluster.
         return len(text) - text.count("\r\n")
     if len(text) > _CACHED_COUNT_MIN:
-        return _long_grapheme_count(text)
+        # A line feed is always a cluster of its own, or the end of CR LF (UAX #29 GB3-GB5), so a
+        # long text is counted line by line and each line is remembered: previews count the
+        # whole post on every keystroke, and a keystroke changes one line.
+        lines = text.split("\n")
+        return sum(map(_line_grapheme_count, lines)) + len(lines) - 1 - text.count("\r\n")
     return len(_GRAPHEME.findall(text))
 
 
-# Every owned channel's preview counts the whole body on each keystroke; long texts are counted
-# once per keystroke, short ones (thread parts the splitter tries) are cheaper to count again.
+# Shorter texts (thread parts the splitter tries, say) are cheaper to count again than to cache.
 _CACHED_COUNT_MIN = 1000
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
-def _long_grapheme_count(text: str) -> int:
-    return len(_GRAPHEME.findall(text))
+@functools.lru_cache(maxsize=1024)
+def _line_grapheme_count(line: str) -> int:
+    if line.isascii():
+        return len(line)  # no LF in a line, so no CR LF either
+    return len(_GRAPHEME.findall(line))
 
 
 def utf8_length(text: str) -> int:
