@@ -1,6 +1,6 @@
 """Keystroke to all previews updated: 15 accounts, a 5,000-character post with 30 links and emoji.
 
-A real :class:`~staffetta.ui.preview.PreviewPane` (offscreen Qt) shows 15 accounts: a few static
+A real :class:`~staffetta.ui.preview.PreviewPane` (offscreen Qt) shows 15 accounts: three static
 site folders and Mastodon accounts on servers with different limits, plus one account of each
 other social channel registered when this runs (Bluesky, Telegram, Discord…). Each keystroke
 inserts one character at a different place of the post, then, timed together:
@@ -103,7 +103,7 @@ class _TimedChannels(Mapping[str, Any]):
 
 def make_accounts(channels: Mapping[str, Any], home: Path) -> list[Any]:
     """15 accounts: 3 static sites, one of each other non-Mastodon channel, the rest Mastodon."""
-    from staffetta.core.model import Account
+    from staffetta.core.model import Account, ChannelGroup
 
     accounts: list[Account] = []
     for n, flavour in enumerate(("hugo", "jekyll", "eleventy")):
@@ -114,7 +114,13 @@ def make_accounts(channels: Mapping[str, Any], home: Path) -> list[Any]:
                 f"site-{n}", "static_site", f"Site {n}", {"folder": str(folder), "flavour": flavour}
             )
         )
-    others = sorted(set(channels) - {"static_site", "mastodon"})
+    # Other social channels as they get registered (Bluesky, Telegram, Discord…); owned ones are
+    # the static sites, so the figure stays comparable as blog and newsletter channels land.
+    others = sorted(
+        name
+        for name, channel in channels.items()
+        if channel.group is ChannelGroup.SOCIAL and name != "mastodon"
+    )
     for name in others[: ACCOUNTS - len(accounts) - 4]:
         accounts.append(
             Account(f"{name}-0", name, f"{name.title()} account", {"handle": f"demo.{name}"})
