@@ -7,6 +7,7 @@ from staffetta.channels.discord import DiscordChannel
 from staffetta.channels.mastodon import MastodonChannel
 from staffetta.channels.static_site import StaticSiteChannel
 from staffetta.channels.telegram import TelegramChannel
+from staffetta.channels.wordpress import WordPressChannel
 from staffetta.core.channel import Channel
 
 CHANNEL_CLASSES: tuple[type[Channel], ...] = (
@@ -15,6 +16,7 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     BlueskyChannel,
     TelegramChannel,
     DiscordChannel,
+    WordPressChannel,
 )
 
 
