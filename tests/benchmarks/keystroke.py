@@ -9,9 +9,10 @@ inserts one character at a different place of the post, then, timed together:
 2. ``processEvents()`` until nothing is pending: the layout of every card;
 3. ``pane.grab()``: painting what the pane shows.
 
-The figure is absolute (target p99 <= 8 ms). The time spent inside the channels' ``preview()``
-is measured in the same keystrokes by wrapping each channel, so the table also says how much of a
-keystroke is the channels' counting and rendering and how much is the window's.
+The figure is absolute wall-clock time (target p99 <= 8 ms), so other programs busy on the same
+processor inflate it; the table also gives the GUI thread's CPU time for the same keystrokes,
+and splits it into the channels' ``preview()`` (measured by wrapping each channel) and the
+window's own work (cards, layout, paint).
 """
 
 from __future__ import annotations
@@ -70,18 +71,19 @@ def make_post_text(rng: random.Random, chars: int = TEXT_CHARS) -> str:
 
 
 class _TimedChannel:
-    """A channel whose ``preview()`` adds its time to a shared counter; the rest passes through."""
+    """A channel whose ``preview()`` adds its CPU time to a shared counter; the rest passes
+    through."""
 
     def __init__(self, channel: Any, spent: list[float]) -> None:
         self._channel = channel
         self._spent = spent
 
     def preview(self, post: Any, account: Any) -> Any:
-        start = time.perf_counter()
+        start = time.thread_time()
         try:
             return self._channel.preview(post, account)
         finally:
-            self._spent[0] += time.perf_counter() - start
+            self._spent[0] += time.thread_time() - start
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._channel, name)
@@ -177,19 +179,21 @@ def run(quick: bool) -> list[Figure]:
         pane.set_post(Post(body=text, title="A morning on the lagoon"), accounts)
         app.processEvents()
         total: list[float] = []
+        cpu: list[float] = []
         channels: list[float] = []
         try:
             for n in range(WARMUP + keystrokes):
                 position = rng.randrange(len(text) + 1)
                 text = text[:position] + rng.choice(_TYPED) + text[position:]
                 spent[0] = 0.0
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.thread_time()
                 pane.set_post(Post(body=text, title="A morning on the lagoon"), accounts)
                 app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 1000)
                 pane.grab()
-                elapsed = time.perf_counter() - start
+                elapsed, elapsed_cpu = time.perf_counter() - start, time.thread_time() - start_cpu
                 if n >= WARMUP:
                     total.append(elapsed)
+                    cpu.append(elapsed_cpu)
                     channels.append(spent[0])
             shown = [card.count_text() for card in pane.cards()]
         finally:
@@ -199,7 +203,7 @@ def run(quick: bool) -> list[Figure]:
             runtime.close()
     assert len(shown) == ACCOUNTS, shown
     assert all(shown), shown
-    ui = [t - c for t, c in zip(total, channels, strict=True)]
+    window = [t - c for t, c in zip(cpu, channels, strict=True)]
     ms = 1000.0
     names = sorted({a.channel for a in accounts})
     p99 = percentile(total, 0.99)
@@ -219,19 +223,22 @@ def run(quick: bool) -> list[Figure]:
             met=p99 * ms <= TARGET_MS,
         ),
         Figure(
-            "  of which channels' preview(), p50",
+            "  GUI thread CPU time per keystroke, p50",
+            percentile(cpu, 0.5) * ms,
+            "ms",
+            note="information: the same keystrokes in CPU time of the GUI thread, which other "
+            "programs competing for the processor do not inflate; split below",
+        ),
+        Figure("  GUI thread CPU time per keystroke, p99", percentile(cpu, 0.99) * ms, "ms"),
+        Figure(
+            "    in the channels' preview(), p50",
             percentile(channels, 0.5) * ms,
             "ms",
             note="information: counting, entities and HTML rendering inside the channels",
         ),
-        Figure("  of which channels' preview(), p99", percentile(channels, 0.99) * ms, "ms"),
+        Figure("    in the channels' preview(), p99", percentile(channels, 0.99) * ms, "ms"),
+        Figure("    in the window (cards, layout, paint), p50", percentile(window, 0.5) * ms, "ms"),
         Figure(
-            "  of which the window (cards, layout, paint), p50",
-            percentile(ui, 0.5) * ms,
-            "ms",
-            note="information: keystroke time minus the channels' preview()",
-        ),
-        Figure(
-            "  of which the window (cards, layout, paint), p99", percentile(ui, 0.99) * ms, "ms"
+            "    in the window (cards, layout, paint), p99", percentile(window, 0.99) * ms, "ms"
         ),
     ]
