@@ -5,6 +5,8 @@ from __future__ import annotations
 from staffetta.channels.bluesky import BlueskyChannel
 from staffetta.channels.discord import DiscordChannel
 from staffetta.channels.mastodon import MastodonChannel
+from staffetta.channels.micropub import MicropubChannel
+from staffetta.channels.smtp import SmtpChannel
 from staffetta.channels.static_site import StaticSiteChannel
 from staffetta.channels.telegram import TelegramChannel
 from staffetta.channels.wordpress import WordPressChannel
@@ -17,6 +19,8 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     TelegramChannel,
     DiscordChannel,
     WordPressChannel,
+    MicropubChannel,
+    SmtpChannel,
 )
 
 
