@@ -5,6 +5,7 @@ from __future__ import annotations
 from staffetta.sandbox.bluesky import BlueskyPlatform
 from staffetta.sandbox.discord import DiscordPlatform
 from staffetta.sandbox.mastodon import MastodonPlatform
+from staffetta.sandbox.micropub import MicropubPlatform
 from staffetta.sandbox.platform import Platform
 from staffetta.sandbox.telegram import TelegramPlatform
 
@@ -13,6 +14,7 @@ PLATFORM_TYPES: tuple[type[Platform], ...] = (
     BlueskyPlatform,
     TelegramPlatform,
     DiscordPlatform,
+    MicropubPlatform,
 )
 
 
