@@ -166,11 +166,18 @@ class WordPressChannel(Channel):
     async def verify(self, http: httpx.AsyncClient, account: Account, secret: str | None) -> str:
         site = self.site_url(account)
         _publish_status(account)
+        user = str(account.settings.get("username") or "").strip()
+        if not secret:
+            raise AuthError(
+                "This WordPress account has no application password — sign in with the browser "
+                "or paste one."
+            )
+        if not user:
+            raise InputError("Enter your WordPress user name (the one you log in with).")
         now = self._clock.now()
         root = str(account.settings.get("api_root") or "") or await api.discover_api_root(
             http, site, now=now
         )
-        user = str(account.settings.get("username") or "").strip()
         me = await who_am_i(http, root, user, secret, now=now)
         capabilities = me.get("capabilities")
         if isinstance(capabilities, dict) and capabilities and not capabilities.get("edit_posts"):
