@@ -8,6 +8,7 @@ from staffetta.sandbox.mastodon import MastodonPlatform
 from staffetta.sandbox.micropub import MicropubPlatform
 from staffetta.sandbox.platform import Platform
 from staffetta.sandbox.telegram import TelegramPlatform
+from staffetta.sandbox.wordpress import WordPressPlatform
 
 PLATFORM_TYPES: tuple[type[Platform], ...] = (
     MastodonPlatform,
@@ -15,6 +16,7 @@ PLATFORM_TYPES: tuple[type[Platform], ...] = (
     TelegramPlatform,
     DiscordPlatform,
     MicropubPlatform,
+    WordPressPlatform,
 )
 
 
