@@ -79,7 +79,8 @@ async def _demo(home: Path, outage: float) -> int:
         Paths.under(home), secrets=SecretStore(MemoryKeyring()), policy=DEMO_POLICY
     )
     try:
-        with SandboxServer(platforms=["mastodon", "bluesky", *CHAT_PLATFORMS]) as sandbox:
+        platforms = ["mastodon", "bluesky", *CHAT_PLATFORMS, *BLOG_PLATFORMS]
+        with SandboxServer(platforms=platforms) as sandbox:
             return await _demo_flow(runtime, sandbox, home, outage, started)
     finally:
         runtime.close()
@@ -110,6 +111,7 @@ async def _demo_flow(
         )
         chats = await _connect_chats(runtime, http, sandbox)
         chats.insert(0, await _connect_bluesky(runtime, http, sandbox))
+        chats[:0] = await _connect_blogs(runtime, http, sandbox)
         _say(started, "Connected " + ", ".join(f"{a.id} ({a.name})" for a in chats))
 
         sandbox.set_fault("mastodon", "down")
@@ -158,6 +160,8 @@ async def _demo_flow(
         f"Statuses on the sandbox Mastodon: {len(sandbox.posts('mastodon'))} "
         f"(exactly one per post — no duplicates)"
     )
+    for line in _blog_lines(sandbox):
+        print(line)
     for name in CHAT_PLATFORMS:
         print(f"Messages on the sandbox {name.capitalize()}: {_messages(sandbox, name)}")
     print(
@@ -254,3 +258,39 @@ async def _connect_bluesky(
         {"handle": "demo.test", "service": url, "plc_url": f"{url}/plc"},
         sandbox.issue_token("bluesky", "demo"),
     )
+
+
+# --- blogs (WordPress, Micropub) ------------------------------------------------------------------
+
+BLOG_PLATFORMS = ("wordpress", "micropub")
+
+
+async def _connect_blogs(
+    runtime: Runtime, http: httpx.AsyncClient, sandbox: SandboxServer
+) -> list[Account]:
+    """A sandbox WordPress (application password) and a sandbox IndieWeb site (Micropub)."""
+    wordpress = await runtime.connect(
+        http,
+        "wordpress",
+        "WordPress (sandbox)",
+        {"site_url": sandbox.platform_url("wordpress"), "username": "demo"},
+        sandbox.issue_token("wordpress", "demo"),
+    )
+    micropub = await runtime.connect(
+        http,
+        "micropub",
+        "IndieWeb site (sandbox)",
+        {"site_url": sandbox.platform_url("micropub")},
+        sandbox.issue_token("micropub", "demo"),
+    )
+    return [wordpress, micropub]
+
+
+def _blog_lines(sandbox: SandboxServer) -> list[str]:
+    wordpress, micropub = sandbox.posts("wordpress"), sandbox.posts("micropub")
+    return [
+        f"Posts on the sandbox WordPress: {len(wordpress)} "
+        f"({', '.join(p['link'] for p in wordpress)})",
+        f"Posts on the sandbox IndieWeb site (Micropub): {len(micropub)} "
+        f"({', '.join(p['url'] for p in micropub)})",
+    ]
