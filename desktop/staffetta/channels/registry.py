@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from staffetta.channels.bluesky import BlueskyChannel
+from staffetta.channels.buttondown import ButtondownChannel
 from staffetta.channels.discord import DiscordChannel
 from staffetta.channels.mastodon import MastodonChannel
 from staffetta.channels.micropub import MicropubChannel
@@ -21,6 +22,7 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     WordPressChannel,
     MicropubChannel,
     SmtpChannel,
+    ButtondownChannel,
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from staffetta.sandbox.bluesky import BlueskyPlatform
+from staffetta.sandbox.buttondown import ButtondownPlatform
 from staffetta.sandbox.discord import DiscordPlatform
 from staffetta.sandbox.mastodon import MastodonPlatform
 from staffetta.sandbox.micropub import MicropubPlatform
@@ -17,6 +18,7 @@ PLATFORM_TYPES: tuple[type[Platform], ...] = (
     DiscordPlatform,
     MicropubPlatform,
     WordPressPlatform,
+    ButtondownPlatform,
 )
 
 
