@@ -125,6 +125,11 @@ async def test_a_post_arrives_with_title_html_tags_and_photos_with_alt(
     assert len(world.requests("POST", "/media")) == 2
     page = await world.http.get(entry["url"])
     assert 'alt="A blue sea"' in page.text
+    # The token went to the keyring, and into no file of the data folder.
+    token = (world.runtime.secrets.get(account.id) or "").encode()
+    data = world.runtime.paths.database.parent
+    assert token
+    assert not [f for f in data.rglob("*") if f.is_file() and token in f.read_bytes()]
 
 
 async def test_without_a_media_endpoint_the_photos_go_as_files_with_their_alt(

@@ -197,6 +197,11 @@ async def test_a_post_arrives_with_every_field_image_alt_text_and_tag(
         assert not uploaded.getexif()  # camera and GPS tags gone
     tags = [world.site.get(f"/wp/v2/tags/{tag}")["name"] for tag in stored["tags"]]
     assert sorted(html.unescape(t) for t in tags) == ["Caffè", "POSSE"]
+    # The application password went to the keyring, and into no file of the data folder.
+    assert world.site.credentials is not None
+    secret = world.site.credentials.app_password.encode()
+    data = world.runtime.paths.database.parent
+    assert not [f for f in data.rglob("*") if f.is_file() and secret in f.read_bytes()]
 
 
 async def test_existing_tags_are_reused_and_drafts_go_to_the_default_category(
