@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from staffetta.cli import output
-from staffetta.core.channel import Authorization
+from staffetta.core.channel import Authorization, Channel
 from staffetta.core.errors import InputError
 from staffetta.core.model import State
 from staffetta.core.postfile import read_post_file
@@ -131,6 +131,13 @@ def _channels_help() -> str:
     return "\n".join(lines)
 
 
+def _typed_secret(channel: Channel, secret: str | None) -> dict[str, str]:
+    """A secret given with --browser is for the sign-in itself (an app secret): ``authorize``
+    gets it under the channel's secret field; only what the sign-in returns is stored."""
+    name = next((f.name for f in channel.fields if f.secret), "")
+    return {name: secret} if secret and name else {}
+
+
 def _read_secret(args: argparse.Namespace) -> str | None:
     if args.secret_env:
         value = os.environ.get(args.secret_env)
@@ -180,7 +187,9 @@ def cmd_accounts_add(args: argparse.Namespace) -> int:
             async with new_http_client() as http:
                 secret = _read_secret(args)
                 if args.browser:
-                    authorization = await channel.authorize(http, settings, webbrowser.open)
+                    authorization = await channel.authorize(
+                        http, {**settings, **_typed_secret(channel, secret)}, webbrowser.open
+                    )
                     settings.update(authorization.settings)
                     secret = authorization.secret
                 name = args.name or settings.get("handle") or args.channel
@@ -242,10 +251,13 @@ def cmd_accounts_reconnect(args: argparse.Namespace) -> int:
 
         async def reconnect() -> None:
             async with new_http_client() as http:
-                credentials: str | Authorization | None = _read_secret(args)
+                typed = _read_secret(args)
+                credentials: str | Authorization | None = typed
                 if args.browser:
+                    # Not given again: the stored secret stands in (e.g. it holds the app secret).
+                    known = typed or runtime.secrets.get(account.id)
                     credentials = await channel.authorize(
-                        http, dict(account.settings), webbrowser.open
+                        http, {**account.settings, **_typed_secret(channel, known)}, webbrowser.open
                     )
                 await runtime.reconnect(http, account.id, credentials)
 

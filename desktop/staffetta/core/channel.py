@@ -154,6 +154,10 @@ class DeliveryContext:
     save_checkpoint: Callable[[dict[str, Any]], Awaitable[None]]
     # Replace the stored secret (refreshed tokens).
     update_secret: Callable[[str], None] = field(default=lambda _s: None)
+    # The other deliveries of the same post, as the store has them now. Their checkpoints record
+    # where owned channels published the images, which channels that fetch images from a public
+    # address (Instagram, Threads) reuse.
+    other_deliveries: Callable[[], list[Delivery]] = field(default=lambda: [])
 
     @property
     def checkpoint(self) -> dict[str, Any]:
@@ -252,7 +256,12 @@ class Channel(abc.ABC):
         settings: dict[str, Any],
         open_browser: Callable[[str], Any] | None = None,
     ) -> Authorization:
-        """Sign in through the system browser (OAuth with PKCE and a loopback redirect)."""
+        """Sign in through the system browser (OAuth with PKCE and a loopback redirect).
+
+        ``settings`` holds what the user typed, secret fields included under their names (an app
+        secret that the platform's token exchange needs); only the returned
+        ``Authorization.settings`` are stored, so secret fields never belong there.
+        """
         raise NotImplementedError(f"{self.label} has no browser sign-in; paste a token instead.")
 
 

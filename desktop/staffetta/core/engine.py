@@ -282,6 +282,9 @@ class Engine:
             clock=self.clock,
             save_checkpoint=self._checkpoint_saver(delivery.id),
             update_secret=lambda value: self.secrets.set(account.id, value),
+            other_deliveries=lambda: [
+                d for d in self.store.deliveries(post_id=delivery.post_id) if d.id != delivery.id
+            ],
         )
         endpoint = channel.endpoint(account)
         if unsure:

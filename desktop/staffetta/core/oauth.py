@@ -103,11 +103,14 @@ class LoopbackReceiver:
     accepted or refused — the listening socket is closed, so nobody can answer a second time.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", path: str = "/callback") -> None:
+    def __init__(self, *, host: str = "127.0.0.1", path: str = "/callback", port: int = 0) -> None:
         if not path.startswith("/"):
             raise ValueError("the callback path must start with '/'")
+        if not 0 <= port <= 65535:
+            raise ValueError("the callback port must be 0 (any free port) or 1-65535")
         self._host = host
         self._path = path
+        self._requested_port = port
         self._server: asyncio.Server | None = None
         self._port = 0
         self._result: asyncio.Future[str] | None = None
@@ -124,10 +127,20 @@ class LoopbackReceiver:
         loop = asyncio.get_running_loop()
         self._result = loop.create_future()
         self._state_known = asyncio.Event()
-        # Port 0: the OS picks a free ephemeral port (RFC 8252 §7.3).
-        self._server = await asyncio.start_server(
-            self._handle, self._host, 0, limit=_MAX_REQUEST_HEAD
-        )
+        # Port 0: the OS picks a free ephemeral port (RFC 8252 §7.3). A fixed port is for
+        # platforms that only redirect to the exact address registered with them (Meta).
+        try:
+            self._server = await asyncio.start_server(
+                self._handle, self._host, self._requested_port, limit=_MAX_REQUEST_HEAD
+            )
+        except OSError as exc:
+            if not self._requested_port:
+                raise
+            raise OAuthError(
+                f"Staffetta could not listen on port {self._requested_port} of this computer for "
+                f"the sign-in answer ({exc.strerror or exc}). Close the program using that port, "
+                "or choose another port in the account and register it with the platform."
+            ) from None
         self._port = self._server.sockets[0].getsockname()[1]
         return self
 

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from staffetta.core.channel import Field
+from staffetta.core.channel import Channel, Field
 from staffetta.core.errors import SecretStoreError, StaffettaError
 from staffetta.core.model import Account
 from staffetta.core.secrets import how_to_fix
@@ -198,6 +198,12 @@ class AccountDialog(QDialog):
         if self._mode != FORM or not self._validate(with_secret=False):
             return
         settings, _secret = self._values()
+        # Secrets typed for the sign-in itself (an app secret) go to ``authorize`` only.
+        typed = {
+            f.name: self.edits[f.name].text().strip()
+            for f in self._channel.fields
+            if f.secret and self.edits[f.name].text().strip()
+        }
         cancellable = Cancellable()
         self._sign_in = cancellable
         self._last_url = ""
@@ -208,7 +214,12 @@ class AccountDialog(QDialog):
         async def flow(w: Worker) -> Account:
             channel = w.runtime.channels[channel_name]
             base = dict(account.settings) if account is not None else {}
-            authorization = await channel.authorize(w.http, {**base, **settings}, opener.open)
+            if account is not None and not typed:
+                # Not typed again: the stored secret stands in (e.g. it holds the app secret).
+                base.update(_typed_secret(channel, w.runtime.secrets.get(account.id)))
+            authorization = await channel.authorize(
+                w.http, {**base, **settings, **typed}, opener.open
+            )
             if account is not None:
                 return await w.runtime.reconnect(
                     w.http, account.id, authorization, settings=settings
@@ -557,6 +568,11 @@ def _plain(error: Exception) -> str:
         "AccountDialog",
         "Something unexpected went wrong ({kind}). Nothing was saved; please try again.",
     ).format(kind=type(error).__name__)
+
+
+def _typed_secret(channel: Channel, secret: str | None) -> dict[str, str]:
+    name = next((f.name for f in channel.fields if f.secret), "")
+    return {name: secret} if secret and name else {}
 
 
 def _is_folder(field: Field) -> bool:
