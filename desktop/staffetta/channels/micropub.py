@@ -354,8 +354,15 @@ def _match(items: list[Any], slug: str) -> str:
         properties = item.get("properties") if isinstance(item, dict) else None
         if not isinstance(properties, dict):
             continue
-        urls = [u for u in properties.get("url", []) if isinstance(u, str)]
-        slugs = properties.get("mp-slug", []) + properties.get("slug", [])
+        urls = [u for u in _listed(properties.get("url")) if isinstance(u, str)]
+        slugs = _listed(properties.get("mp-slug")) + _listed(properties.get("slug"))
         if slug in slugs or any(slug in u.rstrip("/").rsplit("/", 1)[-1] for u in urls):
             return urls[0] if urls else slug
     return ""
+
+
+def _listed(value: Any) -> list[Any]:
+    """A microformats property as a list, whatever shape a server sends it in."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
