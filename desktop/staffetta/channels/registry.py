@@ -5,6 +5,7 @@ from __future__ import annotations
 from staffetta.channels.bluesky import BlueskyChannel
 from staffetta.channels.buttondown import ButtondownChannel
 from staffetta.channels.discord import DiscordChannel
+from staffetta.channels.listmonk import ListmonkChannel
 from staffetta.channels.mastodon import MastodonChannel
 from staffetta.channels.micropub import MicropubChannel
 from staffetta.channels.smtp import SmtpChannel
@@ -23,6 +24,7 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     MicropubChannel,
     SmtpChannel,
     ButtondownChannel,
+    ListmonkChannel,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from staffetta.sandbox.bluesky import BlueskyPlatform
 from staffetta.sandbox.buttondown import ButtondownPlatform
 from staffetta.sandbox.discord import DiscordPlatform
+from staffetta.sandbox.listmonk import ListmonkPlatform
 from staffetta.sandbox.mastodon import MastodonPlatform
 from staffetta.sandbox.micropub import MicropubPlatform
 from staffetta.sandbox.platform import Platform
@@ -19,6 +20,7 @@ PLATFORM_TYPES: tuple[type[Platform], ...] = (
     MicropubPlatform,
     WordPressPlatform,
     ButtondownPlatform,
+    ListmonkPlatform,
 )
 
 
