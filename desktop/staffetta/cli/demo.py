@@ -79,7 +79,13 @@ async def _demo(home: Path, outage: float) -> int:
         Paths.under(home), secrets=SecretStore(MemoryKeyring()), policy=DEMO_POLICY
     )
     try:
-        platforms = ["mastodon", "bluesky", *CHAT_PLATFORMS, *BLOG_PLATFORMS]
+        platforms = [
+            "mastodon",
+            "bluesky",
+            *CHAT_PLATFORMS,
+            *BLOG_PLATFORMS,
+            *NEWSLETTER_PLATFORMS,
+        ]
         with SandboxServer(platforms=platforms) as sandbox:
             return await _demo_flow(runtime, sandbox, home, outage, started)
     finally:
@@ -112,6 +118,7 @@ async def _demo_flow(
         chats = await _connect_chats(runtime, http, sandbox)
         chats.insert(0, await _connect_bluesky(runtime, http, sandbox))
         chats[:0] = await _connect_blogs(runtime, http, sandbox)
+        chats += await _connect_newsletters(runtime, http, sandbox)
         _say(started, "Connected " + ", ".join(f"{a.id} ({a.name})" for a in chats))
 
         sandbox.set_fault("mastodon", "down")
@@ -161,6 +168,8 @@ async def _demo_flow(
         f"(exactly one per post — no duplicates)"
     )
     for line in _blog_lines(sandbox):
+        print(line)
+    for line in _newsletter_lines(sandbox):
         print(line)
     for name in CHAT_PLATFORMS:
         print(f"Messages on the sandbox {name.capitalize()}: {_messages(sandbox, name)}")
@@ -293,4 +302,47 @@ def _blog_lines(sandbox: SandboxServer) -> list[str]:
         f"({', '.join(p['link'] for p in wordpress)})",
         f"Posts on the sandbox IndieWeb site (Micropub): {len(micropub)} "
         f"({', '.join(p['url'] for p in micropub)})",
+    ]
+
+
+# --- newsletters (Buttondown, Listmonk) -----------------------------------------------------------
+
+# The SMTP newsletter is not in the demo: its test server (aiosmtpd) is a test dependency only.
+NEWSLETTER_PLATFORMS = ("buttondown", "listmonk")
+
+
+async def _connect_newsletters(
+    runtime: Runtime, http: httpx.AsyncClient, sandbox: SandboxServer
+) -> list[Account]:
+    """A sandbox Buttondown and a sandbox Listmonk, both set to send, not keep drafts: their
+    subscribers are pretend ones."""
+    buttondown = await runtime.connect(
+        http,
+        "buttondown",
+        "Buttondown (sandbox)",
+        {"api_url": sandbox.platform_url("buttondown"), "status": "about_to_send"},
+        sandbox.issue_token("buttondown", "demo"),
+    )
+    listmonk = await runtime.connect(
+        http,
+        "listmonk",
+        "Listmonk (sandbox)",
+        {
+            "url": sandbox.platform_url("listmonk"),
+            "api_user": "demo",
+            "lists": "1",
+            "status": "running",
+        },
+        sandbox.issue_token("listmonk", "demo"),
+    )
+    return [buttondown, listmonk]
+
+
+def _newsletter_lines(sandbox: SandboxServer) -> list[str]:
+    emails, campaigns = sandbox.posts("buttondown"), sandbox.posts("listmonk")
+    return [
+        f"E-mails sent by the sandbox Buttondown: {len(emails)} "
+        f"({', '.join(repr(e['subject']) for e in emails)})",
+        f"Campaigns started on the sandbox Listmonk: {len(campaigns)} "
+        f"({', '.join(c['status'] for c in campaigns)})",
     ]
