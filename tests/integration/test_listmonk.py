@@ -354,13 +354,14 @@ async def test_an_outage_waits_and_recovers(world: World) -> None:
 # --- connecting and previewing --------------------------------------------------------------------
 
 
-async def test_verify_names_the_lists_and_refuses_unknown_ones(sandbox: SandboxServer) -> None:
+async def test_verify_checks_the_lists_and_refuses_unknown_ones(sandbox: SandboxServer) -> None:
     channel = ListmonkChannel()
     token = sandbox.issue_token(NAME, "staffetta")
     async with httpx.AsyncClient() as http:
         account = Account("lm-1", NAME, "Lists", settings(sandbox, lists="1,2"))
-        handle = await channel.verify(http, account, token)
-        assert handle.endswith("(Default list, Opt-in list)")
+        host = sandbox.platform_url(NAME).removeprefix("http://")
+        assert await channel.verify(http, account, token) == f"staffetta@{host}"
+        assert channel.handle(account) == f"staffetta@{host}"
         await channel.probe(http, account)
         unknown = Account("lm-1", NAME, "Lists", settings(sandbox, lists="7"))
         with pytest.raises(InputError, match="no list with the id 7"):

@@ -126,7 +126,7 @@ class ListmonkChannel(Channel):
         if handle:
             return handle
         try:
-            return urlsplit(_base(account)).netloc
+            return f"{_user(account)}@{urlsplit(_base(account)).netloc}"
         except InputError:
             return account.name
 
@@ -170,11 +170,12 @@ class ListmonkChannel(Channel):
             raise TransientError(f"Listmonk's health check answered HTTP {response.status_code}.")
 
     async def verify(self, http: httpx.AsyncClient, account: Account, secret: str | None) -> str:
+        """Check the token and that every list exists; the handle is ``user@server``, which
+        stays the same when the lists change."""
         base, lists = _check(account)
         user = _user(account)
         if not secret:
             raise InputError("Paste the API user's token.")
-        names = []
         for list_id in lists:
             response = await api.request(
                 http,
@@ -190,8 +191,7 @@ class ListmonkChannel(Channel):
                     f"Listmonk has no list with the id {list_id} "
                     f"({api.error_message(response)}). Check the ids on its Lists page."
                 )
-            names.append(str(api.object_of(response, "a list").get("name") or list_id))
-        return f"{urlsplit(base).netloc} ({', '.join(names)})"
+        return f"{user}@{urlsplit(base).netloc}"
 
     # --- delivering ---------------------------------------------------------------------------
     async def publish(self, ctx: DeliveryContext) -> PublishResult:
