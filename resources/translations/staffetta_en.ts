@@ -12,7 +12,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+95"/>
+        <location line="+98"/>
         <source>%n post(s) not yet sent to it will be cancelled.</source>
         <translation>
             <numerusform>%n post not yet sent to it will be cancelled.</numerusform>
@@ -31,7 +31,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+244"/>
+        <location line="+245"/>
         <source>%n image(s) resized to fit {name}.</source>
         <translation>
             <numerusform>%n image resized to fit {name}.</numerusform>
@@ -67,7 +67,7 @@
 <context>
     <name>DeliveryDialog</name>
     <message numerus="yes">
-        <location filename="../../desktop/staffetta/ui/delivery_dialog.py" line="+107"/>
+        <location filename="../../desktop/staffetta/ui/delivery_dialog.py" line="+108"/>
         <source>“{post}” to {account}: %n attempt(s).</source>
         <translation>
             <numerusform>“{post}” to {account}: %n attempt.</numerusform>

@@ -57,7 +57,7 @@
         <translation>&amp;Collega con questo token</translation>
     </message>
     <message>
-        <location line="+116"/>
+        <location line="+127"/>
         <source>{reason}
 
 Connect it again; the posts waiting for it go out as soon as it works.</source>
@@ -346,7 +346,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>{platform} fuori servizio dalle {time}</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+8"/>
         <source>OK</source>
         <translation>OK</translation>
     </message>
@@ -742,6 +742,411 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <source>Leave empty. Only for the Staffetta sandbox on this computer.</source>
         <translation>Lascia vuoto. Serve solo per la sandbox di Staffetta su questo computer.</translation>
     </message>
+    <message>
+        <location line="+1"/>
+        <source>WordPress</source>
+        <translation>WordPress</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Site address</source>
+        <translation>Indirizzo del sito</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your WordPress site, for example https://example.org (https is needed for application passwords).</source>
+        <translation>Il tuo sito WordPress, ad esempio https://example.org (per le password per le applicazioni serve https).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>User name</source>
+        <translation>Nome utente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The name you log in to WordPress with. Filled in when you sign in with the browser.</source>
+        <translation>Il nome con cui accedi a WordPress. Compilato quando accedi con il browser.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Application password</source>
+        <translation>Password per le applicazioni</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Optional. Leave empty to approve Staffetta in your browser; or create one in WordPress under Users → Profile → Application Passwords and paste it here.</source>
+        <translation>Facoltativo. Lascia vuoto per autorizzare Staffetta nel browser, oppure creane una in WordPress in Utenti → Profilo → Password per le applicazioni e incollala qui.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Publish as</source>
+        <translation>Pubblica come</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>publish (visible at once) or draft (waits in WordPress for you to publish it).</source>
+        <translation>publish (visibile subito) o draft (aspetta in WordPress che tu lo pubblichi).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Category</source>
+        <translation>Categoria</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Optional. A category every post goes into (created if the site has none by that name); otherwise WordPress uses its own default.</source>
+        <translation>Facoltativo. Una categoria in cui va ogni post (creata se il sito non ne ha una con quel nome); altrimenti WordPress usa la propria predefinita.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ghost</source>
+        <translation>Ghost</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your Ghost site, for example https://example.org (the API URL Ghost shows next to the key).</source>
+        <translation>Il tuo sito Ghost, ad esempio https://example.org (l&apos;API URL che Ghost mostra accanto alla chiave).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Admin API key</source>
+        <translation>Chiave Admin API</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>In Ghost Admin: Settings → Integrations → Add custom integration, then copy its Admin API key (two parts joined by a colon).</source>
+        <translation>In Ghost Admin: Settings → Integrations → Add custom integration, poi copia la sua Admin API key (due parti unite da due punti).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>published (visible at once) or draft (waits in Ghost for you to publish it).</source>
+        <translation>published (visibile subito) o draft (aspetta in Ghost che tu lo pubblichi).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Email to newsletter</source>
+        <translation>Invio alla newsletter</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Optional, and only if you mean it: an email cannot be unsent. The slug of one of your Ghost newsletters (Settings → Newsletters, e.g. default-newsletter); each post is then emailed to its subscribers as it is published. Empty = never email.</source>
+        <translation>Facoltativo, e solo se sei sicuro: un&apos;e-mail non si può annullare. Lo slug di una delle tue newsletter Ghost (Settings → Newsletters, ad esempio default-newsletter); ogni post viene poi inviato per e-mail ai suoi iscritti quando è pubblicato. Vuoto = nessuna e-mail.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Email recipients</source>
+        <translation>Destinatari dell&apos;e-mail</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Who gets the email when a newsletter is set: all, status:free (free members), status:-free (paying members) or another Ghost member filter.</source>
+        <translation>Chi riceve l&apos;e-mail quando è impostata una newsletter: all, status:free (membri gratuiti), status:-free (membri paganti) o un altro filtro dei membri di Ghost.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Micropub site</source>
+        <translation>Sito Micropub</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your site</source>
+        <translation>Il tuo sito</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The address of your site, for example https://example.org or https://you.micro.blog. Staffetta finds its Micropub endpoint there.</source>
+        <translation>L&apos;indirizzo del tuo sito, ad esempio https://example.org o https://tu.micro.blog. Staffetta vi trova il suo endpoint Micropub.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Token</source>
+        <translation>Token</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Optional. Leave empty to sign in through your browser (IndieAuth); or paste an app token from your site (Micro.blog: Account → Edit Apps).</source>
+        <translation>Facoltativo. Lascia vuoto per accedere con il browser (IndieAuth), oppure incolla un token per app del tuo sito (Micro.blog: Account → Edit Apps).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Address of a post</source>
+        <translation>Indirizzo di un post</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Optional, for finding a post after a lost connection: how your site names posts, with {slug}, {year}, {month}, {day}, e.g. https://example.org/{year}/{month}/{slug}.</source>
+        <translation>Facoltativo, per ritrovare un post dopo una connessione persa: come il tuo sito chiama i post, con {slug}, {year}, {month}, {day}, ad esempio https://example.org/{year}/{month}/{slug}.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>E-mail (SMTP)</source>
+        <translation>E-mail (SMTP)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Send each post as an e-mail to your readers, through your own mail provider.</source>
+        <translation>Invia ogni post come e-mail ai tuoi lettori, tramite il tuo fornitore di posta.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mail server</source>
+        <translation>Server di posta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your provider&apos;s SMTP server, e.g. smtp.fastmail.com.</source>
+        <translation>Il server SMTP del tuo fornitore, ad esempio smtp.fastmail.com.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Security</source>
+        <translation>Sicurezza</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>starttls (usually port 587) or tls (usually port 465). none is only allowed for a server on this computer.</source>
+        <translation>starttls (di solito porta 587) o tls (di solito porta 465). none è ammesso solo per un server su questo computer.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Port</source>
+        <translation>Porta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Leave empty for the usual port: 587 with starttls, 465 with tls.</source>
+        <translation>Lascia vuoto per la porta abituale: 587 con starttls, 465 con tls.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Usually your e-mail address. Leave empty if the server needs no sign-in.</source>
+        <translation>Di solito il tuo indirizzo e-mail. Lascia vuoto se il server non richiede l&apos;accesso.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Password</source>
+        <translation>Password</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your mail password or an app password made for Staffetta. Kept in the system keyring.</source>
+        <translation>La password della tua posta o una password per app creata per Staffetta. Conservata nel portachiavi di sistema.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>From</source>
+        <translation>Mittente</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Who the e-mail is from, e.g. Jane Doe &lt;jane@example.com&gt;.</source>
+        <translation>Da chi arriva l&apos;e-mail, ad esempio Giulia Rossi &lt;giulia@example.com&gt;.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Readers</source>
+        <translation>Lettori</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your readers&apos; e-mail addresses, separated by commas.</source>
+        <translation>Gli indirizzi e-mail dei tuoi lettori, separati da virgole.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Addressing</source>
+        <translation>Destinatari</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>separately: every reader gets a copy addressed to them alone. bcc: one e-mail to the address below, with every reader in Bcc.</source>
+        <translation>separately: ogni lettore riceve una copia indirizzata solo a lui. bcc: un&apos;unica e-mail all&apos;indirizzo qui sotto, con tutti i lettori in Ccn.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>To (bcc)</source>
+        <translation>A (bcc)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>With bcc: the address shown in To. Empty: the From address.</source>
+        <translation>Con bcc: l&apos;indirizzo mostrato in A. Vuoto: l&apos;indirizzo del mittente.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Unsubscribe link</source>
+        <translation>Link per disiscriversi</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Optional. A mailto: or https:// address where readers can unsubscribe; sent as a List-Unsubscribe header and a link at the bottom.</source>
+        <translation>Facoltativo. Un indirizzo mailto: o https:// dove chi legge può disiscriversi; inviato come intestazione List-Unsubscribe e come link in fondo.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Certificate authority</source>
+        <translation>Autorità di certificazione</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Optional. A PEM file with your own certificate authority, for a server whose certificate it signed. Certificates are always checked.</source>
+        <translation>Facoltativo. Un file PEM con la tua autorità di certificazione, per un server il cui certificato è firmato da essa. I certificati vengono sempre verificati.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Buttondown</source>
+        <translation>Buttondown</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Each post as a Buttondown newsletter: kept as a draft, or sent to your subscribers.</source>
+        <translation>Ogni post come newsletter di Buttondown: conservato come bozza oppure inviato ai tuoi iscritti.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>API key</source>
+        <translation>Chiave API</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>From buttondown.com/keys. It needs e-mail access; to send e-mails, sending access too. Kept in the system keyring.</source>
+        <translation>Da buttondown.com/keys. Serve l&apos;accesso alle e-mail; per spedirle, anche l&apos;accesso all&apos;invio. Conservata nel portachiavi di sistema.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>When a post arrives</source>
+        <translation>Quando arriva un post</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>draft: it waits in Buttondown until you send it. about_to_send: Buttondown e-mails it to your subscribers at once — an e-mail cannot be unsent.</source>
+        <translation>draft: aspetta in Buttondown finché non lo invii. about_to_send: Buttondown lo manda subito per e-mail ai tuoi iscritti — un&apos;e-mail non si può annullare.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>API address</source>
+        <translation>Indirizzo dell&apos;API</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Leave empty for Buttondown itself.</source>
+        <translation>Lascia vuoto per usare Buttondown stesso.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Listmonk</source>
+        <translation>Listmonk</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Each post as a campaign on your own Listmonk server, to the lists you choose.</source>
+        <translation>Ogni post come campagna sul tuo server Listmonk, alle liste che scegli.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Listmonk address</source>
+        <translation>Indirizzo di Listmonk</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Where your Listmonk runs, e.g. lists.example.org.</source>
+        <translation>Dove gira il tuo Listmonk, ad esempio lists.example.org.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>API user</source>
+        <translation>Utente API</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>An API user made in Listmonk under Admin → Users, allowed to manage campaigns and media.</source>
+        <translation>Un utente API creato in Listmonk in Admin → Users, autorizzato a gestire campagne e media.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>API token</source>
+        <translation>Token API</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The token Listmonk showed when you made the API user. Kept in the system keyring.</source>
+        <translation>Il token che Listmonk ha mostrato quando hai creato l&apos;utente API. Conservato nel portachiavi di sistema.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lists</source>
+        <translation>Liste</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The ids of the lists to send to, separated by commas (the Lists page shows them).</source>
+        <translation>Gli id delle liste a cui inviare, separati da virgole (li mostra la pagina Lists).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>draft: the campaign waits in Listmonk until you start it. running: Listmonk starts e-mailing your lists at once — an e-mail cannot be unsent.</source>
+        <translation>draft: la campagna aspetta in Listmonk finché non la avvii. running: Listmonk inizia subito a inviare e-mail alle tue liste — un&apos;e-mail non si può annullare.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Format</source>
+        <translation>Formato</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>markdown (Listmonk renders the post) or html (Staffetta renders it).</source>
+        <translation>markdown (il post lo impagina Listmonk) o html (lo impagina Staffetta).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Optional, e.g. Jane &lt;news@example.org&gt;. Empty: Listmonk&apos;s own setting.</source>
+        <translation>Facoltativo, ad esempio Giulia &lt;news@example.org&gt;. Vuoto: l&apos;impostazione di Listmonk.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WhatsApp Channel</source>
+        <translation>Canale WhatsApp</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Channel link</source>
+        <translation>Link del canale</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WhatsApp has no way for apps to post to a channel, so Staffetta prepares each post and you paste it. Paste your channel&apos;s link (WhatsApp → Updates → your channel → Channel link, like https://whatsapp.com/channel/…) to open it for you; leave empty to open WhatsApp&apos;s share page with the text already filled in.</source>
+        <translation>WhatsApp non permette alle app di pubblicare in un canale, quindi Staffetta prepara ogni post e lo incolli tu. Incolla il link del tuo canale (WhatsApp → Aggiornamenti → il tuo canale → Link del canale, ad esempio https://whatsapp.com/channel/…) perché Staffetta lo apra per te; lascia vuoto per aprire la pagina di condivisione di WhatsApp con il testo già inserito.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status check</source>
+        <translation>Verifica dello stato</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Leave empty. Staffetta asks this address before your turn comes, so during a WhatsApp outage the reminder waits until WhatsApp is back; “off” skips the check.</source>
+        <translation>Lascia vuoto. Staffetta interroga questo indirizzo prima che tocchi a te, così durante un disservizio di WhatsApp il promemoria aspetta che WhatsApp torni disponibile; «off» salta la verifica.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Instagram (personal, assisted)</source>
+        <translation>Instagram (personale, assistito)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Open with</source>
+        <translation>Apri con</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Instagram lets apps post only to professional accounts, so for a personal account Staffetta prepares the caption and the picture and you post them. Leave empty to open instagram.com (choose Create and paste); instagram:// opens the app where it is installed.</source>
+        <translation>Instagram permette alle app di pubblicare solo sugli account professionali, quindi per un account personale Staffetta prepara la didascalia e l&apos;immagine e le pubblichi tu. Lascia vuoto per aprire instagram.com (scegli Crea e incolla); instagram:// apre l&apos;app dove è installata.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Leave empty. Staffetta asks this address before your turn comes, so during an Instagram outage the reminder waits until Instagram is back; “off” skips the check.</source>
+        <translation>Lascia vuoto. Staffetta interroga questo indirizzo prima che tocchi a te, così durante un disservizio di Instagram il promemoria aspetta che Instagram torni disponibile; «off» salta la verifica.</translation>
+    </message>
 </context>
 <context>
     <name>ComposerPage</name>
@@ -828,18 +1233,18 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
     </message>
     <message>
         <location line="+2"/>
-        <location line="+521"/>
+        <location line="+522"/>
         <source>&amp;Schedule…</source>
         <translation>&amp;Programma…</translation>
     </message>
     <message>
-        <location line="-519"/>
-        <location line="+518"/>
+        <location line="-520"/>
+        <location line="+519"/>
         <source>&amp;Publish</source>
         <translation>&amp;Pubblica</translation>
     </message>
     <message>
-        <location line="-516"/>
+        <location line="-517"/>
         <source>Publish (Ctrl+Enter)</source>
         <translation>Pubblica (Ctrl+Invio)</translation>
     </message>
@@ -857,7 +1262,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>Bozze…</translation>
     </message>
     <message>
-        <location line="+92"/>
+        <location line="+93"/>
         <source>Draft saved at {time}</source>
         <translation>Bozza salvata alle {time}</translation>
     </message>
@@ -1035,6 +1440,36 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
     </message>
     <message>
         <location line="+5"/>
+        <source>Copy &amp;&amp; &amp;open</source>
+        <translation>Copia e &amp;apri</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Put the text (and the first image) on the clipboard and open the app to paste it</source>
+        <translation>Copia il testo (e la prima immagine) negli appunti e apri l&apos;app per incollarlo</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>I &amp;posted it</source>
+        <translation>L&apos;ho &amp;pubblicato</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>You posted it yourself: mark it sent; the next posts follow</source>
+        <translation>L&apos;hai pubblicato tu: segnalo come inviato; i post successivi seguono</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>S&amp;kip</source>
+        <translation>&amp;Salta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>You will not post this one: the next posts follow</source>
+        <translation>Questo non lo pubblichi: i post successivi seguono</translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>&amp;Retry now</source>
         <translation>&amp;Riprova ora</translation>
     </message>
@@ -1127,6 +1562,11 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>annullato</translation>
     </message>
     <message>
+        <location line="+1"/>
+        <source>your turn</source>
+        <translation>tocca a te</translation>
+    </message>
+    <message>
         <location line="+10"/>
         <location line="+12"/>
         <source>Attempts</source>
@@ -1179,7 +1619,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/outbox_details.py" line="+138"/>
+        <location filename="../../desktop/staffetta/ui/outbox_details.py" line="+146"/>
         <source>Select a post to see how each copy is doing.</source>
         <translation>Seleziona un post per vedere a che punto è ogni copia.</translation>
     </message>
@@ -1429,7 +1869,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/main_window.py" line="+182"/>
+        <location filename="../../desktop/staffetta/ui/main_window.py" line="+180"/>
         <source>Pages</source>
         <translation>Pagine</translation>
     </message>
@@ -1449,12 +1889,12 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>Account</translation>
     </message>
     <message>
-        <location line="+58"/>
+        <location line="+54"/>
         <source>Editing a queued post is not available in this build yet.</source>
         <translation>La modifica di un post in coda non è ancora disponibile in questa versione.</translation>
     </message>
     <message>
-        <location line="+40"/>
+        <location line="+25"/>
         <source>{page} ({count})</source>
         <translation>{page} ({count})</translation>
     </message>
@@ -1590,6 +2030,16 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
     </message>
     <message>
         <location line="+4"/>
+        <source>Your turn: post on {platform}</source>
+        <translation>Tocca a te: pubblica su {platform}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>A post is ready for you to publish on {platform} yourself. Open the outbox and choose “Copy &amp; open”.</source>
+        <translation>Un post è pronto perché tu lo pubblichi su {platform}. Apri la posta in uscita e scegli «Copia e apri».</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>{platform} refused a post</source>
         <translation>{platform} ha rifiutato un post</translation>
     </message>
@@ -1625,7 +2075,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>OutboxPage</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/outbox.py" line="+117"/>
+        <location filename="../../desktop/staffetta/ui/outbox.py" line="+120"/>
         <location line="+1"/>
         <source>Search posts</source>
         <translation>Cerca nei post</translation>
@@ -1660,6 +2110,11 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <source>Could not open {url}.</source>
         <translation>Impossibile aprire {url}.</translation>
     </message>
+    <message>
+        <location line="+44"/>
+        <source>The text is on the clipboard, but {app} could not be opened.</source>
+        <translation>Il testo è negli appunti, ma non è stato possibile aprire {app}.</translation>
+    </message>
 </context>
 <context>
     <name>OwnedFirstNote</name>
@@ -1688,7 +2143,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>PreviewCard</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/preview_card.py" line="+251"/>
+        <location filename="../../desktop/staffetta/ui/preview_card.py" line="+253"/>
         <source>Show less</source>
         <translation>Mostra meno</translation>
     </message>
@@ -1698,7 +2153,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>Mostra altro</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+21"/>
         <source>{count} / {limit}</source>
         <translation>{count} / {limit}</translation>
     </message>
@@ -1713,7 +2168,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>{count} su {limit} {unit}, contati come li conta la piattaforma</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+6"/>
         <source>{count} {unit}; this channel has no length limit</source>
         <translation>{count} {unit}; questo canale non ha limiti di lunghezza</translation>
     </message>
@@ -1956,7 +2411,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>StateChip</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/state_chip.py" line="+103"/>
+        <location filename="../../desktop/staffetta/ui/state_chip.py" line="+104"/>
         <source>retry in {time}</source>
         <translation>nuovo tentativo tra {time}</translation>
     </message>
@@ -2026,6 +2481,11 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>annullato</translation>
     </message>
     <message>
+        <location line="+1"/>
+        <source>your turn</source>
+        <translation>tocca a te</translation>
+    </message>
+    <message>
         <location line="+10"/>
         <source>Queued: it goes out as soon as the copies before it have.</source>
         <translation>In coda: parte appena sono partite le copie precedenti.</translation>
@@ -2091,7 +2551,12 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>Non confermato: non si può sapere se è uscito. Controlla sulla piattaforma, poi indicalo a Staffetta.</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+7"/>
+        <source>Your turn: this one is posted by you. “Copy &amp; open” puts the text (and the first image) on the clipboard and opens the app; paste it there, then choose “I posted it” — or “Skip”. Later posts to this account wait until then.</source>
+        <translation>Tocca a te: questo lo pubblichi tu. «Copia e apri» mette il testo (e la prima immagine) negli appunti e apre l&apos;app; incollalo lì, poi scegli «L&apos;ho pubblicato» — oppure «Salta». I post successivi per questo account aspettano fino ad allora.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>Cancelled: it will not be sent.</source>
         <translation>Annullato: non verrà inviato.</translation>
     </message>
@@ -2159,7 +2624,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>_Placeholder</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/main_window.py" line="-250"/>
+        <location filename="../../desktop/staffetta/ui/main_window.py" line="-231"/>
         <source>{page} is not available in this build yet.</source>
         <translation>«{page}» non è ancora disponibile in questa versione.</translation>
     </message>
