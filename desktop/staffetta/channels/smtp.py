@@ -347,13 +347,12 @@ class SmtpChannel(Channel):
         in_flight = book.pop("in_flight", None)
         if isinstance(in_flight, str):
             uncertain.add(in_flight)  # the process stopped while that copy was being handed over
-        book["uncertain"] = sorted(uncertain)
         copies = _copies(settings)
         left = [c for c in copies if c.key not in delivered and c.key not in uncertain]
         if not uncertain:
-            if book != ctx.checkpoint:
-                await ctx.save_checkpoint(book)
+            # Nothing was being handed over: whatever went out is in ``delivered``.
             return Reconciled(Outcome.NOT_SENT, evidence="No copy was handed to the mail server.")
+        book["uncertain"] = sorted(uncertain)
         unsure = [c for c in copies if c.key in uncertain] or [
             _Copy(key, (key,), key, key) for key in sorted(uncertain)
         ]
