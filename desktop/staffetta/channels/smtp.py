@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,6 +77,7 @@ IMAGE_BYTES = 2 * 1024 * 1024
 IMAGE_SIDE = 1600  # wider than any mail reading pane; keeps the message small
 _FORMATS = ("JPEG", "PNG", "GIF")  # what every mail program shows (not WebP)
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[^\s@<>()\[\],;:\"\\]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +176,28 @@ class SmtpChannel(Channel):
 
     def __init__(self) -> None:
         self._previews = OwnedPreviewer()
+        self._parsed: tuple[str, SmtpSettings | InputError] | None = None
         self.timeout = 30.0  # seconds per SMTP step; tests shorten it
+
+    def _settings(self, account: Account) -> SmtpSettings:
+        """:func:`parse_settings`, remembered: previews (every keystroke) and the engine (every
+        scheduling turn) ask again and again, and a list of readers can be long."""
+        key = json.dumps(account.settings, sort_keys=True, default=str)
+        if self._parsed is None or self._parsed[0] != key:
+            try:
+                found: SmtpSettings | InputError = parse_settings(account)
+            except InputError as exc:
+                found = exc
+            self._parsed = (key, found)
+        result = self._parsed[1]
+        if isinstance(result, InputError):
+            raise InputError(str(result))
+        return result
 
     # --- identity -----------------------------------------------------------------------------
     def endpoint(self, account: Account) -> str:
         try:
-            return f"smtp:{parse_settings(account).server.name}"
+            return f"smtp:{self._settings(account).server.name}"
         except InputError:
             return self.name
 
@@ -198,7 +217,7 @@ class SmtpChannel(Channel):
 
     def preview(self, post: Post, account: Account) -> Preview:
         try:
-            parse_settings(account)
+            self._settings(account)
         except InputError as exc:
             trouble = str(exc)
         else:
@@ -216,7 +235,7 @@ class SmtpChannel(Channel):
     async def probe(self, http: httpx.AsyncClient, account: Account) -> None:
         """Connect, greet (and STARTTLS) and ``NOOP``; no sign-in, nothing sent."""
         try:
-            settings = parse_settings(account)
+            settings = self._settings(account)
         except InputError as exc:
             raise TransientError(str(exc)) from None
         session = SmtpSession(settings.server, timeout=self.timeout)
@@ -229,7 +248,7 @@ class SmtpChannel(Channel):
             await asyncio.to_thread(session.close)
 
     async def verify(self, http: httpx.AsyncClient, account: Account, secret: str | None) -> str:
-        settings = parse_settings(account)
+        settings = self._settings(account)
         if settings.username and not secret:
             raise InputError(f"Enter the password for {settings.username}.")
         session = SmtpSession(settings.server, timeout=self.timeout)
@@ -243,7 +262,7 @@ class SmtpChannel(Channel):
     # --- delivering ---------------------------------------------------------------------------
     async def publish(self, ctx: DeliveryContext) -> PublishResult:
         try:
-            settings = parse_settings(ctx.account)
+            settings = self._settings(ctx.account)
         except InputError as exc:
             raise PermanentError(str(exc)) from None
         if not subject_of(ctx.post):
@@ -338,7 +357,7 @@ class SmtpChannel(Channel):
 
     async def reconcile(self, ctx: DeliveryContext) -> Reconciled:
         try:
-            settings = parse_settings(ctx.account)
+            settings = self._settings(ctx.account)
         except InputError as exc:
             raise PermanentError(str(exc)) from None
         book = dict(ctx.checkpoint)
@@ -452,10 +471,14 @@ def _port(raw: Any, security: str) -> int:
 
 def _address(raw: str, what: str) -> tuple[str, str]:
     """``(display name, address)`` with the domain in its ASCII form; InputError if unusable."""
-    parsed = getaddresses([raw.strip()])
-    if len(parsed) != 1 or not parsed[0][1]:
-        raise InputError(f"{what} “{raw.strip()}” is not an e-mail address.")
-    name, address = parsed[0]
+    text = raw.strip()
+    if _PLAIN_ADDRESS.fullmatch(text):
+        name, address = "", text  # the usual case, without the (slow) full RFC 5322 parser
+    else:
+        parsed = getaddresses([text])
+        if len(parsed) != 1 or not parsed[0][1]:
+            raise InputError(f"{what} “{text}” is not an e-mail address.")
+        name, address = parsed[0]
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain or " " in address or "." not in domain.strip("."):
         raise InputError(f"{what} “{address}” is not a complete e-mail address.")
