@@ -29,11 +29,13 @@ from staffetta.channels.smtp import SmtpChannel
 from staffetta.core.channel import DeliveryContext, Outcome
 from staffetta.core.clock import FakeClock
 from staffetta.core.engine import Engine
-from staffetta.core.errors import AuthError, TransientError
+from staffetta.core.errors import AuthError, InputError, TransientError
 from staffetta.core.model import Account, Delivery, Image, Post, State
+from staffetta.core.paths import Paths
 from staffetta.core.retry import RetryPolicy
 from staffetta.core.secrets import MemoryKeyring, SecretStore
 from staffetta.core.store import Store
+from staffetta.runtime import Runtime
 from support.smtp_server import DROP, OK, MailServer
 
 # aiosmtpd itself sets a deprecated Session attribute on every successful AUTH.
@@ -459,3 +461,23 @@ async def test_tls_from_the_first_byte(tmp_path: Path, http: httpx.AsyncClient) 
         result = await channel.publish(ctx)
         (received,) = tls_server.received
         assert received.parsed()["Message-ID"] == result.remote_id
+
+
+async def test_connecting_checks_the_password_and_keeps_it_in_the_keyring_only(
+    server: MailServer, tmp_path: Path, http: httpx.AsyncClient
+) -> None:
+    runtime = Runtime.open(Paths.under(tmp_path / "home"), secrets=SecretStore(MemoryKeyring()))
+    try:
+        with pytest.raises(AuthError, match=r"535 5\.7\.8"):
+            await runtime.connect(http, "smtp", "Letters", server.settings(), "wrong password")
+        assert runtime.store.accounts() == []
+        account = await runtime.connect(http, "smtp", "", server.settings(), server.password())
+        assert account.name == "writer@example.org"
+        assert runtime.secrets.get(account.id) == server.password()
+        files = [f for f in (tmp_path / "home").rglob("*") if f.is_file()]
+        assert any(f.name == "outbox.sqlite3" for f in files)
+        assert all(server.password().encode() not in f.read_bytes() for f in files)
+        with pytest.raises(InputError, match="password is a secret"):
+            await runtime.connect(http, "smtp", "x", {**server.settings(), "password": "p"}, None)
+    finally:
+        runtime.close()
