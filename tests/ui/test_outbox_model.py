@@ -241,6 +241,7 @@ def test_every_state_has_its_words(runtime: Runtime, writer: Store, clock: FakeC
         "failed",
         "unconfirmed",
         "cancelled",
+        "your turn",
     ]
     # The most pressing problem is the one the row's second line shows.
     assert model.data(model.index(0), ReasonRole) == "failed: why"

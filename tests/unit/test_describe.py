@@ -88,6 +88,7 @@ def test_a_copy_queued_for_a_paused_account_needs_the_reconnect_too() -> None:
         (State.FAILED, (Action.RETRY_NOW, Action.EDIT, Action.CANCEL)),
         (State.UNCONFIRMED, (Action.WENT_OUT, Action.SEND_AGAIN, Action.CANCEL)),
         (State.CANCELLED, (Action.EDIT,)),
+        (State.YOUR_TURN, (Action.COPY_AND_OPEN, Action.POSTED, Action.SKIP, Action.EDIT)),
     ],
 )
 def test_actions_follow_what_the_store_allows(state: State, actions: tuple[Action, ...]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from staffetta.channels.assisted import InstagramAssistedChannel, WhatsAppChannel
 from staffetta.channels.bluesky import BlueskyChannel
 from staffetta.channels.buttondown import ButtondownChannel
 from staffetta.channels.discord import DiscordChannel
@@ -25,6 +26,8 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     SmtpChannel,
     ButtondownChannel,
     ListmonkChannel,
+    WhatsAppChannel,
+    InstagramAssistedChannel,
 )
 
 

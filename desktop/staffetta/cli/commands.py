@@ -102,6 +102,18 @@ def register(sub: Any) -> None:
     choice.add_argument("--send-again", action="store_true", help="it is not: send it again")
     resolve.set_defaults(handler=cmd_resolve)
 
+    assisted = sub.add_parser(
+        "assisted",
+        help="your turn on an assisted channel: show what to post, then say posted or skip",
+        description="Without --posted or --skip, prints the text to paste and where to post it.",
+    )
+    assisted.add_argument("delivery", type=int)
+    decision = assisted.add_mutually_exclusive_group()
+    decision.add_argument("--posted", action="store_true", help="you posted it yourself")
+    decision.add_argument("--skip", action="store_true", help="you will not post it")
+    assisted.add_argument("--url", default="", help="with --posted: the link to your post")
+    assisted.set_defaults(handler=cmd_assisted)
+
 
 def _secret_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
@@ -111,7 +123,9 @@ def _secret_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--secret-env", metavar="VAR", help="read the token/password from this environment variable"
     )
-    group.add_argument(
+    # Not exclusive with the two above: a browser sign-in with the user's own developer app may
+    # need the app's client secret, given the same way (it goes to the sign-in only).
+    parser.add_argument(
         "--browser",
         action="store_true",
         help="sign in through the system browser (OAuth), where supported",
@@ -407,3 +421,39 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     return _delivery_action(args.delivery, "went_out" if args.went_out else "send_again")
+
+
+def cmd_assisted(args: argparse.Namespace) -> int:
+    runtime = Runtime.open()
+    try:
+        delivery = runtime.store.delivery(args.delivery)
+        if args.url and not args.posted:
+            raise InputError("--url goes with --posted (the link to the post you made).")
+        if args.posted or args.skip:
+            if not runtime.store.confirm_assisted(delivery.id, posted=args.posted, url=args.url):
+                raise InputError(
+                    f"Delivery {delivery.id} is {delivery.state.value.replace('_', ' ')}, not "
+                    f"waiting for you to post it."
+                )
+            state = runtime.store.delivery(delivery.id).state
+            print(f"Delivery {delivery.id}: {state.value}; the next posts for its account follow.")
+            return EXIT_OK
+        account = runtime.account(delivery.account_id)
+        handover = runtime.channel_for(account).handover(
+            runtime.store.post(delivery.post_id), account
+        )
+        if handover is None:
+            raise InputError(f"Delivery {delivery.id} goes to {account.id}, which Staffetta posts "
+                             f"to by itself.")  # fmt: skip
+        if delivery.state is not State.YOUR_TURN:
+            print(f"(Delivery {delivery.id} is {delivery.state.value.replace('_', ' ')}; its "
+                  f"turn has not come.)", file=sys.stderr)  # fmt: skip
+        print(handover.text)
+        print()
+        print(f"Post it on {handover.destination}: {handover.open_url}")
+        if handover.image:
+            print(f"Image: {handover.image}")
+        print(f"Then: staffetta assisted {delivery.id} --posted [--url LINK]   (or --skip)")
+        return EXIT_OK
+    finally:
+        runtime.close()

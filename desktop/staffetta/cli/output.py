@@ -133,6 +133,8 @@ def status_text(report: dict[str, Any]) -> str:
 
 
 def _detail(d: dict[str, Any]) -> str:
+    if d["state"] == "your_turn":
+        return f"post it yourself: staffetta assisted {d['id']}"
     if d["state"] == "sent":
         return str(d["url"] or d["remote_id"] or "")
     parts = []
@@ -296,6 +298,12 @@ class Progress:
             self._line(
                 f"{label:<9} #{event.delivery_id} → {event.account_id}: {event.detail}",
                 routine=True,
+            )
+        elif state is State.YOUR_TURN:
+            self.needs_you += 1
+            self._line(
+                f"your turn #{event.delivery_id} → {event.account_id}: post it yourself "
+                f"(staffetta assisted {event.delivery_id})"
             )
         elif state is not None and state.needs_user:
             self.needs_you += 1

@@ -119,6 +119,17 @@ class Authorization:
 
 
 @dataclass(frozen=True, slots=True)
+class Handover:
+    """What an assisted channel hands the user when its turn comes: the text to paste, the
+    image to attach (a file path, or ""), and the page or app to open."""
+
+    text: str
+    image: str = ""
+    open_url: str = ""
+    destination: str = ""  # in words, for buttons and notifications: "WhatsApp"
+
+
+@dataclass(frozen=True, slots=True)
 class PublishResult:
     remote_id: str
     url: str = ""
@@ -246,6 +257,17 @@ class Channel(abc.ABC):
     async def refresh_settings(self, http: httpx.AsyncClient, account: Account) -> dict[str, Any]:
         """Settings the platform dictates (e.g. an instance's limits), merged into the account."""
         return {}
+
+    def account_warning(self, account: Account, now: float) -> str:
+        """Something to do soon although the account still works (a token that lapses in a few
+        days), in a sentence; "" when there is nothing."""
+        return ""
+
+    # --- assisted posting -------------------------------------------------------------------
+    def handover(self, post: Post, account: Account) -> Handover | None:
+        """For a channel the user publishes to by hand (no publishing API): what to paste and
+        where. Its ``publish`` raises :class:`NeedsUserAction` when the copy's turn comes."""
+        return None
 
     # --- connecting -----------------------------------------------------------------------------
     browser_sign_in: ClassVar[bool] = False  # True when ``authorize`` runs an OAuth flow

@@ -35,10 +35,11 @@ class Phase(enum.StrEnum):
     FAILED = "failed"  # ``reason`` = the platform's message
     UNCONFIRMED = "unconfirmed"  # ``reason`` = what is known; the user decides
     CANCELLED = "cancelled"
+    YOUR_TURN = "your_turn"  # assisted: ``reason`` = what to do; the user posts it by hand
 
     @property
     def needs_user(self) -> bool:
-        return self in (Phase.NEEDS_RECONNECT, Phase.FAILED, Phase.UNCONFIRMED)
+        return self in (Phase.NEEDS_RECONNECT, Phase.FAILED, Phase.UNCONFIRMED, Phase.YOUR_TURN)
 
     @property
     def has_countdown(self) -> bool:
@@ -100,6 +101,7 @@ _SIMPLE = {
     State.FAILED: Phase.FAILED,
     State.UNCONFIRMED: Phase.UNCONFIRMED,
     State.CANCELLED: Phase.CANCELLED,
+    State.YOUR_TURN: Phase.YOUR_TURN,
 }
 
 
@@ -121,6 +123,9 @@ class Action(enum.StrEnum):
     EDIT = "edit"  # edit the text and queue it again
     WENT_OUT = "went_out"  # unconfirmed: it did go out
     SEND_AGAIN = "send_again"  # unconfirmed: it did not, send it again
+    COPY_AND_OPEN = "copy_and_open"  # your turn: text (and image) to the clipboard, open the app
+    POSTED = "posted"  # your turn: the user posted it by hand
+    SKIP = "skip"  # your turn: the user will not post it
 
 
 _RETRYABLE = frozenset({State.WAITING, State.DOWN, State.FAILED, State.SCHEDULED})
@@ -135,6 +140,7 @@ _CANCELLABLE = frozenset(
         State.NEEDS_RECONNECT,
         State.FAILED,
         State.UNCONFIRMED,
+        State.YOUR_TURN,
     }
 )
 # Editing makes a new copy; an unknown outcome (reconciling, unconfirmed) is settled first, so
@@ -148,6 +154,7 @@ _EDITABLE = frozenset(
         State.NEEDS_RECONNECT,
         State.FAILED,
         State.CANCELLED,
+        State.YOUR_TURN,
     }
 )
 
@@ -159,6 +166,9 @@ def actions_for(state: State, remote_url: str = "") -> tuple[Action, ...]:
         actions.append(Action.OPEN)
     if state is State.UNCONFIRMED:
         actions += [Action.WENT_OUT, Action.SEND_AGAIN]
+    if state is State.YOUR_TURN:
+        # Skipping is its cancel; editing stops it first, like any copy still to go out.
+        return (Action.COPY_AND_OPEN, Action.POSTED, Action.SKIP, Action.EDIT)
     if state in _RETRYABLE:
         actions.append(Action.RETRY_NOW)
     if state in _EDITABLE:

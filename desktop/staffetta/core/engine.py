@@ -27,6 +27,7 @@ from staffetta.core.clock import Clock
 from staffetta.core.errors import (
     AuthError,
     DeliveryError,
+    NeedsUserAction,
     PermanentError,
     RateLimited,
     SecretStoreError,
@@ -155,6 +156,8 @@ class Engine:
         times = [h.next_probe_at for h in health if h.is_down and h.next_probe_at is not None]
         accounts = {a.id: a for a in self.store.accounts()}
         for delivery, _owner in self.store.heads():
+            if delivery.state is State.YOUR_TURN:
+                continue  # waits for the user, not for a time
             endpoint = self._endpoint_of(accounts.get(delivery.account_id))
             if endpoint is not None and endpoint not in down:
                 times.append(delivery.next_attempt_at)
@@ -210,6 +213,8 @@ class Engine:
             account = accounts.get(delivery.account_id)
             if account is None or delivery.account_id in self._running:
                 continue
+            if delivery.state is State.YOUR_TURN:
+                continue  # the user posts it; the account's later copies wait behind it
             channel = self.channels.get(account.channel)
             if channel is None:
                 continue
@@ -245,7 +250,9 @@ class Engine:
         endpoint = channel.endpoint(account)
         while True:
             delivery = self.store.head(account.id)
-            if delivery is None or self.store.endpoint(endpoint).is_down:
+            if delivery is None or delivery.state is State.YOUR_TURN:
+                return
+            if self.store.endpoint(endpoint).is_down:
                 return
             if delivery.next_attempt_at > self.clock.now():
                 return
@@ -347,6 +354,12 @@ class Engine:
 
     def _failed(self, ctx: DeliveryContext, exc: DeliveryError, endpoint: str) -> bool:
         delivery, message = ctx.delivery, str(exc)
+        if isinstance(exc, NeedsUserAction):
+            # An assisted copy: its turn has come. It keeps its place (later copies for the
+            # account wait behind it) until the user says it was posted or skipped.
+            self._endpoint_ok(endpoint)
+            self._finish(delivery, State.YOUR_TURN, message)
+            return False
         if isinstance(exc, AuthError):
             self._pause(ctx.account, delivery, message)
             return False

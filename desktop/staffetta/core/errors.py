@@ -40,6 +40,11 @@ class UnknownOutcome(DeliveryError):
     """The request left but no answer came back: it may or may not have been published."""
 
 
+class NeedsUserAction(DeliveryError):
+    """Only the user can publish this (an assisted channel: no publishing API): the delivery
+    waits in its place, as "your turn", until the user says it was posted or skipped."""
+
+
 class StoreError(StaffettaError):
     """The outbox database cannot be used (corrupt, newer version, read-only or full disk)."""
 

@@ -89,6 +89,7 @@ class State(enum.StrEnum):
     FAILED = "failed"  # the platform refused the content: permanent, with its message
     UNCONFIRMED = "unconfirmed"  # the platform gives no way to know: the user decides
     CANCELLED = "cancelled"
+    YOUR_TURN = "your_turn"  # assisted: the user posts it by hand, then says posted or skip
 
     @property
     def is_final(self) -> bool:
@@ -96,16 +97,28 @@ class State(enum.StrEnum):
 
     @property
     def needs_user(self) -> bool:
-        return self in (State.NEEDS_RECONNECT, State.FAILED, State.UNCONFIRMED)
+        return self in (State.NEEDS_RECONNECT, State.FAILED, State.UNCONFIRMED, State.YOUR_TURN)
 
 
 _FINAL = frozenset({State.SENT, State.FAILED, State.UNCONFIRMED, State.CANCELLED})
 
 # States in which a delivery holds its place in its account's queue: a later post to the same
 # account does not overtake it. Final states and a paused account's deliveries do not block.
+# YOUR_TURN blocks too (an assisted copy keeps its place until the user has posted it), but the
+# engine never sends it: see SENDABLE_STATES.
 BLOCKING_STATES = frozenset(
-    {State.QUEUED, State.SCHEDULED, State.SENDING, State.WAITING, State.DOWN, State.RECONCILING}
+    {
+        State.QUEUED,
+        State.SCHEDULED,
+        State.SENDING,
+        State.WAITING,
+        State.DOWN,
+        State.RECONCILING,
+        State.YOUR_TURN,
+    }
 )
+# The blocking states the engine may start an attempt from.
+SENDABLE_STATES = BLOCKING_STATES - {State.YOUR_TURN}
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,14 +25,25 @@ from typing import Any
 
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import StoreError
-from staffetta.core.model import BLOCKING_STATES, Account, Delivery, Image, Post, State
+from staffetta.core.model import (
+    BLOCKING_STATES,
+    SENDABLE_STATES,
+    Account,
+    Delivery,
+    Image,
+    Post,
+    State,
+)
 from staffetta.core.schema import MIGRATIONS, SCHEMA_VERSION
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _BLOCKING = tuple(s.value for s in BLOCKING_STATES)
 _BLOCKING_SQL = ",".join("?" * len(_BLOCKING))
-# Deliveries still on their way, as "posts waiting" counts them (scheduled ones are not late).
-_PENDING = tuple(s.value for s in BLOCKING_STATES if s is not State.SCHEDULED)
+_SENDABLE = tuple(s.value for s in SENDABLE_STATES)
+_SENDABLE_SQL = ",".join("?" * len(_SENDABLE))
+# Deliveries still on their way, as "posts waiting" counts them (scheduled ones are not late, and
+# an assisted copy waits for the user, not for a platform).
+_PENDING = tuple(s.value for s in SENDABLE_STATES if s is not State.SCHEDULED)
 _PENDING_SQL = ",".join("?" * len(_PENDING))
 EXCERPT_CHARS = 400  # of a post's body, enough for a list row's first lines
 _NO_ID_ABOVE = 2**63 - 1
@@ -254,8 +265,8 @@ class Store:
             conn.execute("UPDATE accounts SET paused_reason = ? WHERE id = ?", (reason, account_id))
             conn.execute(
                 f"UPDATE deliveries SET state = ?, last_error = ?, updated_at = ?,"
-                f" lease_owner = NULL WHERE account_id = ? AND state IN ({_BLOCKING_SQL})",
-                (State.NEEDS_RECONNECT.value, reason, now, account_id, *_BLOCKING),
+                f" lease_owner = NULL WHERE account_id = ? AND state IN ({_SENDABLE_SQL})",
+                (State.NEEDS_RECONNECT.value, reason, now, account_id, *_SENDABLE),
             )
 
     def resume_account(self, account_id: str) -> None:
@@ -538,8 +549,8 @@ class Store:
                 "SELECT lease_owner, lease_expires_at, state FROM deliveries WHERE id = ?",
                 (delivery_id,),
             ).fetchone()
-            if row is None or row[2] not in _BLOCKING:
-                return None
+            if row is None or row[2] not in _SENDABLE:
+                return None  # finished, or waiting for the user (an assisted copy)
             holder, expires = row[0], row[1] or 0.0
             if holder and holder != owner and expires > now and not _owner_is_dead(holder):
                 return None
@@ -655,6 +666,31 @@ class Store:
                 detail="",
             )
         )
+
+    def confirm_assisted(self, delivery_id: int, *, posted: bool, url: str = "") -> bool:
+        """User decision on an assisted copy whose turn came: posted by hand (sent, with the link
+        to it when given) or skipped (cancelled). False when it is not waiting for the user."""
+        if not posted:
+            return bool(
+                self.set_state(
+                    [delivery_id], State.CANCELLED, only_from=[State.YOUR_TURN], detail=""
+                )
+            )
+        with self._write() as conn:
+            changed = conn.execute(
+                "UPDATE deliveries SET state = ?, last_error = '', updated_at = ?,"
+                " remote_url = CASE WHEN ? = '' THEN remote_url ELSE ? END"
+                " WHERE id = ? AND state = ?",
+                (
+                    State.SENT.value,
+                    self._clock.now(),
+                    url,
+                    url,
+                    delivery_id,
+                    State.YOUR_TURN.value,
+                ),
+            ).rowcount
+        return bool(changed)
 
     def counts(self) -> dict[State, int]:
         rows = self._read("SELECT state, count(*) AS n FROM deliveries GROUP BY state")

@@ -50,7 +50,7 @@ _UNSENT = tuple(s for s in State if not s.is_final)
 class AccountStatus:
     """What the status column says about one account."""
 
-    kind: str  # "ok", "reconnect", "down", "unknown_channel"
+    kind: str  # "ok", "warning", "reconnect", "down", "unknown_channel"
     text: str
     detail: str = ""
 
@@ -232,6 +232,9 @@ class AccountsPage(QWidget):
                 ),
                 endpoint.last_error,
             )
+        warning = channel.account_warning(account, self._ctx.runtime.clock.now())
+        if warning:  # it works, but needs the user soon (a token about to lapse)
+            return AccountStatus("warning", warning, warning)
         return AccountStatus("ok", self.tr("OK"))
 
     # --- actions --------------------------------------------------------------------------------

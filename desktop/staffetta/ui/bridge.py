@@ -234,6 +234,17 @@ class EngineBridge(QObject):
             changes_outbox=True,
         )
 
+    def confirm_assisted(
+        self, delivery_id: int, *, posted: bool, url: str = "", on_error: Failed | None = None
+    ) -> None:
+        """The user posted an assisted copy by hand (sent) or skipped it (cancelled)."""
+        self.submit(
+            lambda w: w.runtime.store.confirm_assisted(delivery_id, posted=posted, url=url),
+            None,
+            on_error,
+            changes_outbox=True,
+        )
+
     def check_now(self) -> None:
         """The machine came online: probe every platform that is down at once."""
         self.submit(lambda w: w.engine.check_now(), changes_outbox=True)

@@ -50,6 +50,7 @@ def outcome_words(attempt: Attempt, latest: bool, sending: bool) -> str:
         State.FAILED.value: QCoreApplication.translate("DeliveryDialog", "refused by the platform"),
         State.UNCONFIRMED.value: QCoreApplication.translate("DeliveryDialog", "unconfirmed"),
         State.CANCELLED.value: QCoreApplication.translate("DeliveryDialog", "cancelled"),
+        State.YOUR_TURN.value: QCoreApplication.translate("DeliveryDialog", "your turn"),
     }
     return words.get(attempt.outcome, attempt.outcome)
 

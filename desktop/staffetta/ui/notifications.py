@@ -185,6 +185,12 @@ class Notifier(QObject):
                 "{platform} refused Staffetta's sign-in. Your posts for it wait until you "
                 "reconnect the account."
             ).format(platform=platform)
+        elif state is State.YOUR_TURN:
+            title = self.tr("Your turn: post on {platform}").format(platform=platform)
+            message = self.tr(
+                "A post is ready for you to publish on {platform} yourself. Open the outbox and "
+                "choose “Copy & open”."
+            ).format(platform=platform)
         elif state is State.FAILED:
             title = self.tr("{platform} refused a post").format(platform=platform)
             message = detail or self.tr("Open the outbox to see why and to edit or retry it.")

@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QEvent,
+    QMimeData,
     QModelIndex,
     QObject,
     QPoint,
@@ -29,6 +30,8 @@ from PySide6.QtGui import (
     QContextMenuEvent,
     QDesktopServices,
     QFontMetrics,
+    QGuiApplication,
+    QImage,
     QKeySequence,
     QMouseEvent,
     QShortcut,
@@ -393,6 +396,39 @@ class OutboxPage(QWidget):
         elif what in (Action.WENT_OUT, Action.SEND_AGAIN):
             bridge.resolve_unconfirmed(
                 delivery_id, went_out=what is Action.WENT_OUT, on_error=self.show_error
+            )
+        elif what is Action.COPY_AND_OPEN:
+            self.copy_and_open(chip)
+        elif what in (Action.POSTED, Action.SKIP):
+            bridge.confirm_assisted(
+                delivery_id, posted=what is Action.POSTED, on_error=self.show_error
+            )
+
+    def copy_and_open(self, chip: Chip) -> None:
+        """An assisted copy's turn: its text (and first image, in the same clipboard item) on
+        the clipboard, and the app or page where it is pasted opened."""
+        runtime = self.ctx.runtime
+        account = runtime.store.account(chip.account_id)
+        channel = runtime.channels.get(account.channel) if account is not None else None
+        try:
+            post = runtime.store.post(chip.post_id)
+        except StaffettaError as exc:
+            self.show_error(exc)
+            return
+        handover = channel.handover(post, account) if channel and account else None
+        if handover is None:
+            return
+        mime = QMimeData()
+        mime.setText(handover.text)
+        image = QImage(handover.image) if handover.image else QImage()
+        if not image.isNull():
+            mime.setImageData(image)
+        QGuiApplication.clipboard().setMimeData(mime)
+        if handover.open_url and not QDesktopServices.openUrl(QUrl(handover.open_url)):
+            self.show_error(
+                self.tr("The text is on the clipboard, but {app} could not be opened.").format(
+                    app=handover.destination
+                )
             )
 
     def _chip(self, delivery_id: int) -> Chip | None:

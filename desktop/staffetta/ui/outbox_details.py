@@ -43,6 +43,25 @@ def action_text(action: Action) -> tuple[str, str]:
                 "DeliveryActions", "It is not on the platform: send it again now"
             ),
         ),
+        Action.COPY_AND_OPEN: (
+            QCoreApplication.translate("DeliveryActions", "Copy && &open"),
+            QCoreApplication.translate(
+                "DeliveryActions",
+                "Put the text (and the first image) on the clipboard and open the app to paste it",
+            ),
+        ),
+        Action.POSTED: (
+            QCoreApplication.translate("DeliveryActions", "I &posted it"),
+            QCoreApplication.translate(
+                "DeliveryActions", "You posted it yourself: mark it sent; the next posts follow"
+            ),
+        ),
+        Action.SKIP: (
+            QCoreApplication.translate("DeliveryActions", "S&kip"),
+            QCoreApplication.translate(
+                "DeliveryActions", "You will not post this one: the next posts follow"
+            ),
+        ),
         Action.RETRY_NOW: (
             QCoreApplication.translate("DeliveryActions", "&Retry now"),
             QCoreApplication.translate("DeliveryActions", "Try this copy again right now"),
@@ -129,7 +148,15 @@ class DeliveryRow(QFrame):
         layout.addWidget(self.reason)
         buttons = QHBoxLayout()
         self.buttons: dict[Action, QPushButton] = {}
-        order = (Action.OPEN, Action.WENT_OUT, Action.SEND_AGAIN, Action.RETRY_NOW)
+        order = (
+            Action.COPY_AND_OPEN,
+            Action.POSTED,
+            Action.SKIP,
+            Action.OPEN,
+            Action.WENT_OUT,
+            Action.SEND_AGAIN,
+            Action.RETRY_NOW,
+        )
         for action in (*order, Action.EDIT, Action.CANCEL):  # as actions_for offers them
             text, tip = action_text(action)
             button = QPushButton(text)

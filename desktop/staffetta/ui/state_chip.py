@@ -43,6 +43,7 @@ PHASE_COLOURS: dict[Phase, str] = {
     Phase.FAILED: "#d43c3c",
     Phase.UNCONFIRMED: "#9350c8",
     Phase.CANCELLED: "#8a8a8a",
+    Phase.YOUR_TURN: "#1d8f8a",
 }
 
 
@@ -131,6 +132,7 @@ _WORDS = cast(
         Phase.FAILED: QT_TRANSLATE_NOOP("StateChip", "failed"),
         Phase.UNCONFIRMED: QT_TRANSLATE_NOOP("StateChip", "unconfirmed"),
         Phase.CANCELLED: QT_TRANSLATE_NOOP("StateChip", "cancelled"),
+        Phase.YOUR_TURN: QT_TRANSLATE_NOOP("StateChip", "your turn"),
     },
 )
 
@@ -189,6 +191,14 @@ def explanation(chip: Chip, now: float) -> str:
             "StateChip",
             "Unconfirmed: nobody can tell whether it went out. Check the platform, then "
             "tell Staffetta.",
+        )
+    elif phase is Phase.YOUR_TURN:
+        # The engine's reason says the same in the engine's words; these are the window's.
+        return QCoreApplication.translate(
+            "StateChip",
+            "Your turn: this one is posted by you. “Copy & open” puts the text (and the first "
+            "image) on the clipboard and opens the app; paste it there, then choose “I posted "
+            "it” — or “Skip”. Later posts to this account wait until then.",
         )
     else:
         text = QCoreApplication.translate("StateChip", "Cancelled: it will not be sent.")

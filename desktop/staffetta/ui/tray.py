@@ -34,7 +34,7 @@ from staffetta.ui.icons import app_icon
 REFRESH_MS = 300  # at most ~3 store reads a second while the engine is busy
 
 PENDING = (State.QUEUED, State.SENDING, State.WAITING, State.DOWN, State.RECONCILING)
-NEEDS_YOU = (State.NEEDS_RECONNECT, State.FAILED, State.UNCONFIRMED)
+NEEDS_YOU = (State.NEEDS_RECONNECT, State.FAILED, State.UNCONFIRMED, State.YOUR_TURN)
 
 
 class TrayState(enum.Enum):
