@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PIL import Image as PILImage
 from PySide6.QtCore import QLocale, Qt
 from PySide6.QtGui import QTextDocument
@@ -64,6 +65,16 @@ def ctx(home: Path, secrets: SecretStore, qtbot: QtBot) -> Iterator[AppContext]:
     context = open_context(Paths.under(home), secrets, policy=FAST)
     yield context
     close_context(context)
+
+
+@pytest.fixture
+def shell(ctx: AppContext, qtbot: QtBot) -> Iterator[Shell]:
+    app = Shell(ctx, tray_available=False)
+    yield app
+    app.quit()
+    # Now, with their timers, before ctx closes the store the tray and pages read.
+    shiboken6.delete(app.window)
+    shiboken6.delete(app)
 
 
 def _connect(ctx: AppContext, qtbot: QtBot, sandbox: SandboxServer, site: Path) -> list[Account]:
@@ -120,12 +131,11 @@ def _wait_chips(outbox: OutboxPage, qtbot: QtBot, post_id: int, *patterns: str) 
 
 
 def test_write_preview_publish_and_watch_it_through_an_outage(
-    ctx: AppContext, qtbot: QtBot, sandbox: SandboxServer, tmp_path: Path
+    ctx: AppContext, shell: Shell, qtbot: QtBot, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     site = tmp_path / "site" / "content" / "posts"
     site.mkdir(parents=True)
     blog, mastodon = _connect(ctx, qtbot, sandbox, site)
-    shell = Shell(ctx, tray_available=False)
     shell.show()
     window = shell.window
     qtbot.waitExposed(window)
