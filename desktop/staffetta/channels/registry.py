@@ -6,6 +6,7 @@ from staffetta.channels.assisted import InstagramAssistedChannel, WhatsAppChanne
 from staffetta.channels.bluesky import BlueskyChannel
 from staffetta.channels.buttondown import ButtondownChannel
 from staffetta.channels.discord import DiscordChannel
+from staffetta.channels.ghost import GhostChannel
 from staffetta.channels.listmonk import ListmonkChannel
 from staffetta.channels.mastodon import MastodonChannel
 from staffetta.channels.micropub import MicropubChannel
@@ -22,6 +23,7 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     TelegramChannel,
     DiscordChannel,
     WordPressChannel,
+    GhostChannel,
     MicropubChannel,
     SmtpChannel,
     ButtondownChannel,
