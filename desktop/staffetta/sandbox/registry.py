@@ -5,6 +5,7 @@ from __future__ import annotations
 from staffetta.sandbox.bluesky import BlueskyPlatform
 from staffetta.sandbox.buttondown import ButtondownPlatform
 from staffetta.sandbox.discord import DiscordPlatform
+from staffetta.sandbox.ghost import GhostPlatform
 from staffetta.sandbox.listmonk import ListmonkPlatform
 from staffetta.sandbox.mastodon import MastodonPlatform
 from staffetta.sandbox.micropub import MicropubPlatform
@@ -19,6 +20,7 @@ PLATFORM_TYPES: tuple[type[Platform], ...] = (
     DiscordPlatform,
     MicropubPlatform,
     WordPressPlatform,
+    GhostPlatform,
     ButtondownPlatform,
     ListmonkPlatform,
 )
