@@ -14,6 +14,7 @@ from staffetta.channels.smtp import SmtpChannel
 from staffetta.channels.static_site import StaticSiteChannel
 from staffetta.channels.telegram import TelegramChannel
 from staffetta.channels.wordpress import WordPressChannel
+from staffetta.channels.x_channel import XChannel
 from staffetta.core.channel import Channel
 
 CHANNEL_CLASSES: tuple[type[Channel], ...] = (
@@ -28,6 +29,7 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     SmtpChannel,
     ButtondownChannel,
     ListmonkChannel,
+    XChannel,
     WhatsAppChannel,
     InstagramAssistedChannel,
 )

@@ -12,6 +12,7 @@ from staffetta.sandbox.micropub import MicropubPlatform
 from staffetta.sandbox.platform import Platform
 from staffetta.sandbox.telegram import TelegramPlatform
 from staffetta.sandbox.wordpress import WordPressPlatform
+from staffetta.sandbox.x import XPlatform
 
 PLATFORM_TYPES: tuple[type[Platform], ...] = (
     MastodonPlatform,
@@ -23,6 +24,7 @@ PLATFORM_TYPES: tuple[type[Platform], ...] = (
     GhostPlatform,
     ButtondownPlatform,
     ListmonkPlatform,
+    XPlatform,
 )
 
 
