@@ -109,6 +109,11 @@ async def test_a_post_arrives_with_title_body_feature_image_images_and_tags(
     assert world.spy.calls("POST", POSTS) == [("source=html", 201)]
     assert world.spy.calls("PUT", ONE_POST) == []
     assert delivery.checkpoint["images"] == urls
+    # The key's secret lives in the keyring only: no file of the data folder holds it.
+    secret = world.key.split(":")[1].encode()
+    for path in (tmp_path / "home").rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_bytes(), path
 
 
 async def test_the_newsletter_is_emailed_once_to_the_chosen_segment(
