@@ -22,6 +22,7 @@ from staffetta.core.retry import RetryPolicy
 from staffetta.core.secrets import MemoryKeyring, SecretStore
 from staffetta.runtime import Runtime, new_http_client
 from staffetta.sandbox import SandboxServer
+from staffetta.sandbox.ghost import GhostPlatform
 
 # Short backoff so a demo outage resolves in seconds; the real defaults cap at five minutes.
 DEMO_POLICY = RetryPolicy(base=0.5, cap=3.0, breaker_threshold=2)
@@ -85,6 +86,7 @@ async def _demo(home: Path, outage: float) -> int:
             *CHAT_PLATFORMS,
             *BLOG_PLATFORMS,
             *NEWSLETTER_PLATFORMS,
+            "ghost",
         ]
         with SandboxServer(platforms=platforms) as sandbox:
             return await _demo_flow(runtime, sandbox, home, outage, started)
@@ -119,6 +121,7 @@ async def _demo_flow(
         chats.insert(0, await _connect_bluesky(runtime, http, sandbox))
         chats[:0] = await _connect_blogs(runtime, http, sandbox)
         chats += await _connect_newsletters(runtime, http, sandbox)
+        chats.append(await _connect_ghost(runtime, http, sandbox))
         _say(started, "Connected " + ", ".join(f"{a.id} ({a.name})" for a in chats))
 
         sandbox.set_fault("mastodon", "down")
@@ -171,6 +174,7 @@ async def _demo_flow(
         print(line)
     for line in _newsletter_lines(sandbox):
         print(line)
+    print(_ghost_line(sandbox))
     for name in CHAT_PLATFORMS:
         print(f"Messages on the sandbox {name.capitalize()}: {_messages(sandbox, name)}")
     print(
@@ -346,3 +350,30 @@ def _newsletter_lines(sandbox: SandboxServer) -> list[str]:
         f"Campaigns started on the sandbox Listmonk: {len(campaigns)} "
         f"({', '.join(c['status'] for c in campaigns)})",
     ]
+
+
+# --- Ghost (a blog and its newsletter) ------------------------------------------------------------
+
+
+async def _connect_ghost(
+    runtime: Runtime, http: httpx.AsyncClient, sandbox: SandboxServer
+) -> Account:
+    """A sandbox Ghost site through an Admin API key, set to email each post to its newsletter
+    too (the explicit opt-in a real account needs; the sandbox's members are pretend ones)."""
+    return await runtime.connect(
+        http,
+        "ghost",
+        "Ghost (sandbox)",
+        {"site_url": sandbox.platform_url("ghost"), "newsletter": "default-newsletter"},
+        sandbox.issue_token("ghost", "demo"),
+    )
+
+
+def _ghost_line(sandbox: SandboxServer) -> str:
+    posts = sandbox.posts("ghost")
+    site = sandbox.platform("ghost")
+    emails = len(site.emails()) if isinstance(site, GhostPlatform) else 0  # every send counted
+    return (
+        f"Posts on the sandbox Ghost: {len(posts)} ({', '.join(p['url'] for p in posts)}); "
+        f"newsletter emails sent: {emails}"
+    )
