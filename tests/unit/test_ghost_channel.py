@@ -135,3 +135,21 @@ def test_connecting_to_an_address_that_redirects_the_api_says_where_to_point() -
 
     with pytest.raises(InputError, match=r"sends Ghost's API to https://example\.ghost\.io/"):
         asyncio.run(verify())
+
+
+def test_the_feature_alt_limit_counts_the_alt_text_as_it_is_sent(tmp_path: Path) -> None:
+    image = png(tmp_path / "a.png")
+    typed_wide = "word  " * 33  # 198 characters typed, 164 once spaces are collapsed: fits
+    too_long = "word " * 38 + "\n\nend"  # 195 typed, 193 sent: over 191
+
+    def alt_problems(alt: str) -> list[str]:
+        post = Post(body="b", title="t", images=(Image(image, alt),))
+        return [
+            p.message for p in CHANNEL.preview(post, account()).problems if p.code == "alt_too_long"
+        ]
+
+    assert alt_problems(typed_wide) == []
+    assert alt_problems(too_long) == [
+        "Image 1 becomes the feature image, whose alt text Ghost keeps to 191 characters; "
+        "this one has 193."
+    ]
