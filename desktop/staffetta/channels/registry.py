@@ -7,6 +7,7 @@ from staffetta.channels.bluesky import BlueskyChannel
 from staffetta.channels.buttondown import ButtondownChannel
 from staffetta.channels.discord import DiscordChannel
 from staffetta.channels.ghost import GhostChannel
+from staffetta.channels.linkedin_channel import LinkedInChannel
 from staffetta.channels.listmonk import ListmonkChannel
 from staffetta.channels.mastodon import MastodonChannel
 from staffetta.channels.micropub import MicropubChannel
@@ -30,6 +31,7 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     ButtondownChannel,
     ListmonkChannel,
     XChannel,
+    LinkedInChannel,
     WhatsAppChannel,
     InstagramAssistedChannel,
 )

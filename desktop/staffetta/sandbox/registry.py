@@ -6,6 +6,7 @@ from staffetta.sandbox.bluesky import BlueskyPlatform
 from staffetta.sandbox.buttondown import ButtondownPlatform
 from staffetta.sandbox.discord import DiscordPlatform
 from staffetta.sandbox.ghost import GhostPlatform
+from staffetta.sandbox.linkedin import LinkedInPlatform
 from staffetta.sandbox.listmonk import ListmonkPlatform
 from staffetta.sandbox.mastodon import MastodonPlatform
 from staffetta.sandbox.micropub import MicropubPlatform
@@ -25,6 +26,7 @@ PLATFORM_TYPES: tuple[type[Platform], ...] = (
     ButtondownPlatform,
     ListmonkPlatform,
     XPlatform,
+    LinkedInPlatform,
 )
 
 
