@@ -42,9 +42,31 @@ def threads_length(text: str) -> int:
     """Threads' count: one per grapheme cluster, an emoji cluster by its UTF-8 bytes."""
     if text.isascii():
         return len(text) - text.count("\r\n")
+    if len(text) > _CACHED_LINES_MIN:
+        # A line feed is always a cluster of its own, or the end of CR LF (UAX #29 GB3-GB5), so a
+        # long text is counted line by line and each line is remembered: the preview counts the
+        # whole post on every keystroke, and a keystroke changes one line.
+        lines = text.split("\n")
+        return sum(map(_line_length, lines)) + len(lines) - 1 - text.count("\r\n")
+    return _clusters_length(text)
+
+
+# Shorter texts (thread parts, say) are cheaper to count again than to cache line by line.
+_CACHED_LINES_MIN = 1000
+
+
+@functools.lru_cache(maxsize=1024)
+def _line_length(line: str) -> int:
+    return _clusters_length(line)  # no LF in a line: a CR in it is a cluster of its own
+
+
+def _clusters_length(text: str) -> int:
+    if text.isascii():
+        return len(text) - text.count("\r\n")
     total = 0
     for cluster in _GRAPHEME.findall(text):
-        if _EMOJI_CHAR.search(cluster) and _is_emoji(cluster):
+        # No ASCII character makes a cluster an emoji: the pattern's search is saved for the rest.
+        if not cluster.isascii() and _EMOJI_CHAR.search(cluster) and _is_emoji(cluster):
             total += len(cluster.encode("utf-8", "surrogatepass"))
         else:
             total += 1
