@@ -145,7 +145,9 @@ def test_text_post_with_link_preview(sb: SandboxServer, public: Path) -> None:
     assert result.url == published["permalink"]
 
 
-def test_picture_and_carousel_with_alt_text(sb: SandboxServer, public: Path, tmp_path: Path) -> None:
+def test_picture_and_carousel_with_alt_text(
+    sb: SandboxServer, public: Path, tmp_path: Path
+) -> None:
     one = Image(png(tmp_path / "a.png"), alt="A green field")
     run(Harness(sb, public, Post(body="One picture", images=(one,))).publish)
     two = Image(png(tmp_path / "b.png", (400, 900)), alt="A tall one")
@@ -171,7 +173,9 @@ def test_thread_of_replies_in_order(sb: SandboxServer, public: Path, tmp_path: P
     assert first["reply_to_id"] == ""
     assert second["reply_to_id"] == first["id"]
     assert third["reply_to_id"] == second["id"]
-    assert first["images"] and not second["images"] and not third["images"]
+    assert first["images"]
+    assert not second["images"]
+    assert not third["images"]
     assert result.remote_id == first["id"]
     assert [p["id"] for p in h.checkpoints[-1]["parts"]] == [first["id"], second["id"], third["id"]]
 
@@ -181,8 +185,8 @@ def test_crash_in_the_middle_of_a_thread_resumes_after_the_last_part(
 ) -> None:
     h = Harness(sb, public, Post(body=THREE_PARTS))
     # Die right after part 2's container is durable, before it is published.
-    h.crash_when = lambda c: len(c.get("parts", [])) == 1 and bool(
-        c.get("step", {}).get("publishing")
+    h.crash_when = lambda c: (
+        len(c.get("parts", [])) == 1 and bool(c.get("step", {}).get("publishing"))
     )
 
     with pytest.raises(Crash):
@@ -238,7 +242,7 @@ def test_preview_counts_emoji_as_their_utf8_bytes(public: Path) -> None:
     assert not CHANNEL.preview(Post(body=fits), account).problems
     preview = CHANNEL.preview(Post(body=over), account)
     assert preview.count == 501
-    assert [(p.code, p.blocking) for p in preview.problems][0] == ("too_long", True)
+    assert next((p.code, p.blocking) for p in preview.problems) == ("too_long", True)
     assert preview.problems[0].fix == "split"
 
 
