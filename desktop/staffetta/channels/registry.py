@@ -6,7 +6,9 @@ from staffetta.channels.assisted import InstagramAssistedChannel, WhatsAppChanne
 from staffetta.channels.bluesky import BlueskyChannel
 from staffetta.channels.buttondown import ButtondownChannel
 from staffetta.channels.discord import DiscordChannel
+from staffetta.channels.facebook import FacebookPageChannel
 from staffetta.channels.ghost import GhostChannel
+from staffetta.channels.instagram import InstagramChannel
 from staffetta.channels.linkedin_channel import LinkedInChannel
 from staffetta.channels.listmonk import ListmonkChannel
 from staffetta.channels.mastodon import MastodonChannel
@@ -14,6 +16,7 @@ from staffetta.channels.micropub import MicropubChannel
 from staffetta.channels.smtp import SmtpChannel
 from staffetta.channels.static_site import StaticSiteChannel
 from staffetta.channels.telegram import TelegramChannel
+from staffetta.channels.threads_channel import ThreadsChannel
 from staffetta.channels.wordpress import WordPressChannel
 from staffetta.channels.x_channel import XChannel
 from staffetta.core.channel import Channel
@@ -30,6 +33,9 @@ CHANNEL_CLASSES: tuple[type[Channel], ...] = (
     SmtpChannel,
     ButtondownChannel,
     ListmonkChannel,
+    InstagramChannel,
+    FacebookPageChannel,
+    ThreadsChannel,
     XChannel,
     LinkedInChannel,
     WhatsAppChannel,

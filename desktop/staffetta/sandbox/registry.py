@@ -9,6 +9,7 @@ from staffetta.sandbox.ghost import GhostPlatform
 from staffetta.sandbox.linkedin import LinkedInPlatform
 from staffetta.sandbox.listmonk import ListmonkPlatform
 from staffetta.sandbox.mastodon import MastodonPlatform
+from staffetta.sandbox.meta import MetaPlatform
 from staffetta.sandbox.micropub import MicropubPlatform
 from staffetta.sandbox.platform import Platform
 from staffetta.sandbox.telegram import TelegramPlatform
@@ -25,6 +26,7 @@ PLATFORM_TYPES: tuple[type[Platform], ...] = (
     GhostPlatform,
     ButtondownPlatform,
     ListmonkPlatform,
+    MetaPlatform,
     XPlatform,
     LinkedInPlatform,
 )
