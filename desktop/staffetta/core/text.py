@@ -31,6 +31,8 @@ import regex
 from linkify_it import LinkifyIt
 from linkify_it.tlds import TLDS
 
+from staffetta.core.twitter_text import url_spans
+
 
 class SpanKind(enum.StrEnum):
     LINK = "link"
@@ -427,15 +429,33 @@ def _is_emoji_cluster(cluster: str) -> bool:
     return False
 
 
+# One emoji as twitter-text's emoji list spells them: a keycap, a flag, a tag sequence, or
+# pictographs with their variation selector and skin tone joined by ZWJ. What else a grapheme
+# cluster carries after it (a dangling ZWJ, a combining mark) is weighed as ordinary characters.
+_EMOJI_SEQUENCE = regex.compile(
+    r"[0-9#*]\ufe0f?\u20e3"
+    r"|\p{Regional_Indicator}{2}"
+    r"|\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f"
+    r"|(?:\p{Extended_Pictographic}|\p{Emoji_Presentation})\ufe0f?\p{Emoji_Modifier}?"
+    r"(?:\u200d(?:\p{Extended_Pictographic}|\p{Emoji_Presentation})\ufe0f?\p{Emoji_Modifier}?)*"
+)
+
+
+def _plain_weight(text: str) -> int:
+    return len(text) + len(_HEAVY.findall(text))
+
+
 def _x_weight(segment: str) -> int:
     if segment.isascii():
         return len(segment)
-    weight = len(segment) + len(_HEAVY.findall(segment))
+    weight = _plain_weight(segment)
     if _EMOJI_CHAR.search(segment):
         for cluster in _GRAPHEME.findall(segment):
             if _is_emoji_cluster(cluster):
-                # The whole sequence weighs 2 instead of the sum of its code points.
-                weight += 2 - len(cluster) - len(_HEAVY.findall(cluster))
+                sequence = _EMOJI_SEQUENCE.match(cluster)
+                if sequence:  # (a stray keycap mark or selector is no emoji: weighed as it is)
+                    # The emoji weighs 2 instead of the sum of its code points.
+                    weight += 2 - _plain_weight(sequence.group())
     return weight
 
 
@@ -444,13 +464,17 @@ def weighted_length(text: str) -> int:
     """The length X checks against 280 (twitter-text v3 configuration).
 
     The text is NFC-normalised; code points in 0–4351, 8192–8205, 8208–8223 and 8242–8247 weigh
-    1, all others 2; a grapheme cluster that is an emoji (ZWJ sequences, flags, skin tones,
-    keycaps) weighs 2 in total; every link, with or without scheme, weighs 23 (t.co).
+    1, all others 2; an emoji (ZWJ sequences, flags, skin tones, keycaps, tag sequences) weighs 2
+    in total; every link X finds (:func:`staffetta.core.twitter_text.url_spans`: twitter-text's
+    rules, with or without scheme) weighs 23 (t.co). Checked against the official twitter-text
+    3.1.0 package; it differs only where that package's emoji list (Emoji 12) is older than the
+    emoji: 🧑‍💻 (Emoji 12.1) weighs 2 here and 5 there, as would a ZWJ pair that is not a
+    standard emoji (🐶‍🐱: 2 here, 5 there, shown by most systems as two pictures).
     """
     normalized = unicodedata.normalize("NFC", text)
     total = 0
     position = 0
-    for span in find_links(normalized):
-        total += _x_weight(normalized[position : span.start]) + _X_URL_WEIGHT
-        position = span.end
+    for start, end in url_spans(normalized):  # X's own notion of a link, not find_links'
+        total += _x_weight(normalized[position:start]) + _X_URL_WEIGHT
+        position = end
     return total + _x_weight(normalized[position:])
