@@ -177,8 +177,8 @@ def test_demo_shows_the_outage_and_the_recovery(cli: Cli, tmp_path: Path) -> Non
     assert "Mastodon is back UP" in out
     assert "answered its health probe" in out
     # 3 posts × site, Mastodon, Bluesky, Telegram, Discord, WordPress, Micropub, Buttondown,
-    # Listmonk, Ghost
-    assert out.count("sent     delivery") == 30
+    # Listmonk, Ghost, Facebook Page, Threads; Instagram takes the one post with a picture
+    assert out.count("sent     delivery") == 37
     assert "Statuses on the sandbox Mastodon: 3 (exactly one per post" in out
     assert "Messages on the sandbox Telegram: 3" in out
     assert "Messages on the sandbox Discord: 3" in out
@@ -189,7 +189,8 @@ def test_demo_shows_the_outage_and_the_recovery(cli: Cli, tmp_path: Path) -> Non
     assert "Campaigns started on the sandbox Listmonk: 3 (running, running, running)" in out
     assert "Posts on the sandbox Ghost: 3 (" in out
     assert "newsletter emails sent: 3\n" in out
-    assert "Outbox: 30 sent" in out
+    assert "On the sandbox Meta: 3 Facebook Page posts, 1 Instagram post" in out
+    assert "Outbox: 37 sent" in out
     # Its data stays in its own folder: nothing in the home of this test.
     assert (demo_home / "data" / "outbox.sqlite3").exists()
     assert not (cli.home / "data" / "outbox.sqlite3").exists()

@@ -87,6 +87,7 @@ async def _demo(home: Path, outage: float) -> int:
             *BLOG_PLATFORMS,
             *NEWSLETTER_PLATFORMS,
             "ghost",
+            "meta",
         ]
         with SandboxServer(platforms=platforms) as sandbox:
             return await _demo_flow(runtime, sandbox, home, outage, started)
@@ -122,10 +123,15 @@ async def _demo_flow(
         chats[:0] = await _connect_blogs(runtime, http, sandbox)
         chats += await _connect_newsletters(runtime, http, sandbox)
         chats.append(await _connect_ghost(runtime, http, sandbox))
+        meta = await _connect_meta(runtime, http, sandbox, home)
         _say(started, "Connected " + ", ".join(f"{a.id} ({a.name})" for a in chats))
+
+        _say(started, "Connected " + ", ".join(f"{a.id} ({a.name})" for a in meta))
 
         sandbox.set_fault("mastodon", "down")
         _say(started, "Mastodon goes DOWN — connections refused, like Facebook on 4 October 2021.")
+        sandbox.set_fault("meta", "down")
+        _say(started, "Facebook, Instagram and Threads go DOWN too, all at once.")
         image = _sample_image(home)
         posts = [
             Post(
@@ -140,6 +146,8 @@ async def _demo_flow(
         ]
         for post in posts:
             targets = [blog.id, social.id, *(a.id for a in chats)]
+            # Instagram posts need a picture: only the first post has one.
+            targets += [a.id for a in meta if post.images or a.channel != "instagram"]
             post_id = runtime.queue(post, targets)
             _say(started, f"Queued post {post_id} for {', '.join(targets)}")
 
@@ -156,6 +164,8 @@ async def _demo_flow(
         await asyncio.sleep(outage)
         sandbox.set_fault("mastodon", "up")
         _say(started, "Mastodon is back UP. Staffetta notices at its next health probe.")
+        sandbox.set_fault("meta", "up")
+        _say(started, "Facebook, Instagram and Threads are back UP.")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(all_final.wait(), timeout=60)
         stop.set()
@@ -175,6 +185,7 @@ async def _demo_flow(
     for line in _newsletter_lines(sandbox):
         print(line)
     print(_ghost_line(sandbox))
+    print(_meta_line(sandbox))
     for name in CHAT_PLATFORMS:
         print(f"Messages on the sandbox {name.capitalize()}: {_messages(sandbox, name)}")
     print(
@@ -376,4 +387,47 @@ def _ghost_line(sandbox: SandboxServer) -> str:
     return (
         f"Posts on the sandbox Ghost: {len(posts)} ({', '.join(p['url'] for p in posts)}); "
         f"newsletter emails sent: {emails}"
+    )
+
+
+# --- Meta (Instagram, Facebook Page, Threads) -----------------------------------------------------
+
+
+async def _connect_meta(
+    runtime: Runtime, http: httpx.AsyncClient, sandbox: SandboxServer, home: Path
+) -> list[Account]:
+    """A Facebook Page, a professional Instagram account and a Threads profile on the sandbox
+    Meta, with its default app and a sandbox token (a real account signs in through the browser
+    with the user's own Meta app). The sandbox serves the public image folder itself."""
+    from staffetta.channels.meta_auth import MetaSecret
+    from staffetta.sandbox.meta import DEFAULT_APP_ID, DEFAULT_APP_SECRET
+
+    url = sandbox.platform_url("meta")
+    public = home / "public-images"
+    public.mkdir(parents=True, exist_ok=True)
+    sandbox.configure("meta", files_dir=str(public))
+    now = time.time()
+    secret = MetaSecret(
+        DEFAULT_APP_SECRET, sandbox.issue_token("meta", "demo"), now, now + 60 * 86400
+    ).dump()
+    common = {"app_id": DEFAULT_APP_ID, "api_url": url}
+    images = {"public_image_folder": str(public), "public_image_base_url": f"{url}/files"}
+    settings = {
+        "facebook": ("Facebook Page (sandbox)", common),
+        "instagram": ("Instagram (sandbox)", {**common, **images}),
+        "threads": ("Threads (sandbox)", {**common, **images}),
+    }
+    return [
+        await runtime.connect(http, channel, name, dict(values), secret)
+        for channel, (name, values) in settings.items()
+    ]
+
+
+def _meta_line(sandbox: SandboxServer) -> str:
+    posts = sandbox.posts("meta")
+    counts = {p: sum(1 for x in posts if x["product"] == p) for p in ("facebook", "instagram")}
+    threads = sum(1 for x in posts if x["product"] == "threads")
+    return (
+        f"On the sandbox Meta: {counts['facebook']} Facebook Page posts, "
+        f"{counts['instagram']} Instagram post (the one with a picture), {threads} Threads posts"
     )
