@@ -210,7 +210,10 @@ class LinkedInChannel(Channel):
     def _token(self, secret: str | None, now: float) -> str:
         tokens = AppTokens.load(secret)
         if not tokens.access_token:
-            raise AuthError("This LinkedIn account is not signed in — reconnect it.")
+            raise AuthError(
+                "This LinkedIn account is not signed in: use “Sign in with your browser” (the "
+                "client secret alone does not sign in)."
+            )
         if tokens.expires_at and tokens.expires_at <= now:
             day = time.strftime("%d %b %Y", time.localtime(tokens.expires_at))
             raise AuthError(

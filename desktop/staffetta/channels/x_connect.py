@@ -137,7 +137,10 @@ class XSession:
     async def token(self) -> str:
         """An access token good for the next minutes, refreshing it first when needed."""
         if not self.tokens.access_token:
-            raise AuthError("This X account is not signed in — reconnect it.")
+            raise AuthError(
+                "This X account is not signed in: use “Sign in with your browser” (the client "
+                "secret alone does not sign in)."
+            )
         expiry = self.tokens.expires_at
         if expiry and expiry - self._now() <= REFRESH_MARGIN:
             await self.refresh()
