@@ -310,3 +310,12 @@ def test_image_download_failure_is_permanent_with_the_reason(
     with pytest.raises(RateLimited, match="not online yet"):
         run(h.publish)
     assert count(sb, "/threads") == 0
+
+
+def test_the_link_preview_counts_as_a_link_unless_it_is_in_the_text() -> None:
+    account = Account("th-1", "threads", "Demo", {"handle": "@demo"})
+    five = " ".join(f"https://example.org/{n}" for n in range(5))
+    other = CHANNEL.preview(Post(body=five, link="https://example.net/x"), account)
+    assert [p.code for p in other.problems if p.blocking] == ["too_many_links"]
+    same = CHANNEL.preview(Post(body=five, link="https://example.org/0"), account)
+    assert not [p for p in same.problems if p.blocking]

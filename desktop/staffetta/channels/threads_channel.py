@@ -141,7 +141,9 @@ class ThreadsChannel(MetaChannel):
         counts = [counting.threads_length(part) for part in texts]
         problems = _length_problems(counts)
         for number, part in enumerate(texts, start=1):
-            links = counting.threads_links(part)
+            # The link preview of a text-only post counts too when it is not in the text.
+            preview_link = number == 1 and not post.images and post.link
+            links = counting.threads_links(f"{part} {post.link}" if preview_link else part)
             if links > counting.THREADS_MAX_LINKS:
                 where = f"Part {number}: " if len(texts) > 1 else ""
                 problems.append(
