@@ -315,9 +315,69 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": True}).enable("linkify")
 
 
+# Previews render the body on every keystroke, for every blog and newsletter account, and finding
+# bare links (linkify) is most of markdown-it's time. So a render is split the way markdown-it
+# itself works: the block structure of the whole text is parsed every time (cheap), while the
+# inline content of each block (a paragraph, a heading, a list item's text), which is all the
+# rest of the work, is rendered once and remembered. markdown-it's core rules after the block
+# parse (inline, linkify, text_join) each take one inline token at a time and read nothing but
+# its content and the parse's ``env``, so a remembered block renders exactly as it would inside
+# the whole text; while ``env`` holds anything (reference-style link definitions, which links in
+# other blocks use), the text is rendered whole instead. tests/unit/test_postfile_render.py
+# compares the two renders on generated documents.
+_RENDERED_INLINE = "staffetta_rendered_inline"
+
+
+def _render_as_is(
+    renderer: object, tokens: list[Any], idx: int, options: object, env: object
+) -> str:
+    content: str = tokens[idx].content
+    return content
+
+
+@functools.lru_cache(maxsize=1)
+def _block_markdown() -> MarkdownIt:
+    """:func:`_markdown` that stops after the block structure: its inline tokens hold their
+    content, rendered separately by :func:`_inline_html`."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": True}).enable("linkify")
+    core = md.get_active_rules()["core"]
+    md.core.ruler.disable(core[core.index("block") + 1 :])
+    md.add_render_rule(_RENDERED_INLINE, _render_as_is)
+    return md
+
+
+@functools.lru_cache(maxsize=2048)
+def _inline_html(content: str) -> str:
+    """One block's inline content rendered as markdown-it renders it inside a whole text."""
+    md = _markdown()
+    env: dict[str, Any] = {}
+    children = md.parseInline(content, env)[0].children or []
+    renderer: Any = md.renderer  # a RendererHTML; the protocol it is typed as lacks renderInline
+    html: str = renderer.renderInline(children, md.options, env)
+    return html
+
+
+@functools.lru_cache(maxsize=16)
 def render_html(markdown: str) -> str:
-    """The body as a reader sees it: safe HTML for previews, email and blog channels."""
-    html: str = _markdown().render(markdown)
+    """The body as a reader sees it: safe HTML for previews, email and blog channels.
+
+    Remembered by text (every blog and newsletter preview asks for the same body on each
+    keystroke) and by block (a keystroke changes one paragraph): see :func:`_inline_html`.
+    """
+    from markdown_it.token import Token
+
+    md = _block_markdown()
+    env: dict[str, Any] = {}
+    tokens = md.parse(markdown, env)
+    if env:  # reference definitions: links in any block may use them
+        html: str = _markdown().render(markdown)
+        return html
+    for token in tokens:
+        if token.type == "inline":
+            rendered = Token(_RENDERED_INLINE, "", 0)
+            rendered.content = _inline_html(token.content)
+            token.children = [rendered]
+    html = md.renderer.render(tokens, md.options, env)
     return html
 
 

@@ -1,0 +1,166 @@
+"""render_html remembers each block's rendering: its output must be markdown-it's own, whatever the
+document and whatever was rendered before it."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+from staffetta.core import postfile
+from staffetta.core.postfile import render_html
+
+
+def whole(text: str) -> str:
+    """The text rendered in one piece by a markdown-it configured as the app's renderer."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": True}).enable("linkify")
+    html: str = md.render(text)
+    return html
+
+
+_INLINE = (
+    "word",
+    "caffè",
+    "日本語",
+    "👨\u200d👩\u200d👧",
+    "*em*",
+    "**strong**",
+    "_under_",
+    "*open",
+    "close*",
+    "`code`",
+    "``",
+    "https://example.com/a?b=1",
+    "http\\://example.org",
+    "www.example.org/path",
+    "example.com",
+    "ex.social",
+    "a@b.com",
+    "mailto:x@y.it",
+    "[text](https://example.com)",
+    "[text](javascript:alert(1))",
+    "[ref]",
+    "[ref][]",
+    "[Text][REF]",
+    "![alt *x*](pic.png)",
+    "<https://auto.example>",
+    "<b>bold</b>",
+    "<!-- c -->",
+    "&amp;",
+    "&copy;",
+    "&#35;",
+    "\\*",
+    "\\",
+    "#tag",
+    "@user@example.social",
+    "---",
+    "***",
+    "(https://example.com/x)",
+    "https://example.com/x).",
+)
+_LINE_STARTS = (
+    "",
+    "",
+    "",
+    "# ",
+    "### ",
+    "- ",
+    "* ",
+    "+ ",
+    "1. ",
+    "2) ",
+    "  - ",
+    "   1. ",
+    "> ",
+    "> - ",
+    ">> ",
+    "    ",
+    "\t",
+    "  ",
+)
+_WHOLE_LINES = (
+    "",
+    "",
+    " ",
+    "```",
+    "```python",
+    "~~~",
+    "    indented code",
+    "===",
+    "---",
+    "***",
+    "<div>",
+    "</div>",
+    "<pre>",
+    "[ref]: https://example.com/ref 'Title'",
+    "[other]:",
+    "  https://example.org",
+    "- ",
+    "1.",
+    ">",
+    "\x00",
+)
+_inline_text = st.lists(st.sampled_from(_INLINE), min_size=1, max_size=6).map(" ".join)
+_line = st.one_of(
+    st.tuples(st.sampled_from(_LINE_STARTS), _inline_text).map("".join),
+    st.sampled_from(_WHOLE_LINES),
+    st.text(max_size=12),
+)
+_ends = st.sampled_from(("\n", "\n", "\n", "\n\n", "\r\n", "  \n"))
+_documents = st.lists(st.tuples(_line, _ends).map("".join), max_size=25).map("".join)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(_documents)
+def test_same_html_as_markdown_it_on_the_whole_text(text: str) -> None:
+    assert render_html(text) == whole(text)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(_documents, st.lists(st.tuples(st.integers(0, 10_000), _line, _ends), max_size=8))
+def test_same_html_after_every_edit(text: str, edits: list[tuple[int, str, str]]) -> None:
+    """Typing: each version renders what markdown-it renders for it, remembered blocks or not."""
+    assert render_html(text) == whole(text)
+    for position, line, end in edits:
+        at = position % (len(text) + 1)
+        text = text[:at] + line + end + text[at:]
+        assert render_html(text) == whole(text)
+
+
+def test_same_content_in_different_blocks() -> None:
+    """One paragraph's text appears as a list item, a heading, a quote and in a loose list: each
+    block renders in its own place."""
+    line = "see *this* https://example.com/a and **that**"
+    text = (
+        f"{line}\n\n- {line}\n- {line}\n\n# {line}\n\n> {line}\n\n"
+        f"1. {line}\n\n2. {line}\n\n    {line}\n\n```\n{line}\n```\n"
+    )
+    html = render_html(text)
+    assert html == whole(text)
+    assert "<li>see <em>this</em>" in html  # tight list
+    assert "<li>\n<p>see <em>this</em>" in html  # loose list
+    assert "<pre><code>see *this* https://example.com/a" in html  # code stays code
+
+
+def test_reference_definitions_anywhere_are_used() -> None:
+    text = "A [link][ref] first.\n\nThen the definition:\n\n[ref]: https://example.com/r\n"
+    html = render_html(text)
+    assert html == whole(text)
+    assert '<a href="https://example.com/r">link</a>' in html
+    changed = text.replace("https://example.com/r", "https://example.org/s")
+    assert '<a href="https://example.org/s">link</a>' in render_html(changed)
+
+
+def test_a_keystroke_renders_only_the_paragraph_it_changed() -> None:
+    rng = random.Random(3)
+    words = ("lagoon", "silver", "*boats*", "https://example.com/x", "caffè", "🎉")
+    paragraphs = [" ".join(rng.choice(words) for _ in range(60)) for _ in range(12)]
+    text = "\n\n".join(paragraphs)
+    assert render_html(text) == whole(text)
+    before = postfile._inline_html.cache_info().misses
+    edited = text.replace(paragraphs[5], paragraphs[5] + " new", 1)
+    assert render_html(edited) == whole(edited)
+    assert postfile._inline_html.cache_info().misses == before + 1
+    assert render_html(edited) is render_html(edited)  # the same text is not rendered again
