@@ -35,13 +35,16 @@ def _parser() -> MarkdownIt:
 
 def render(markdown: str, flavour: str = PLAIN) -> str:
     """``markdown`` as the app should receive it (see the module doc)."""
-    marks = _MARKS[flavour]
-    return "\n".join(_line(line, marks) for line in markdown.split("\n"))
+    return "\n".join(_line(line, flavour) for line in markdown.split("\n"))
 
 
-def _line(line: str, marks: dict[str, str]) -> str:
+# Lines are independent, and previews ask for the whole text on every keystroke, which changes
+# one line: each line is remembered.
+@functools.lru_cache(maxsize=1024)
+def _line(line: str, flavour: str) -> str:
     if not line.strip():
         return line
+    marks = _MARKS[flavour]
     tokens: list[Any] = _parser().parseInline(line)[0].children or []
     out: list[str] = []
     links: list[str] = []
