@@ -18,7 +18,14 @@ from staffetta.core.paths import Paths
 from staffetta.core.schema import SCHEMA_VERSION
 from staffetta.core.secrets import SecretStore
 from staffetta.core.store import Store
-from staffetta.ui.app import Shell, StartupError, _report, close_context, open_context
+from staffetta.ui.app import (
+    Shell,
+    StartupError,
+    _report,
+    close_context,
+    engine_startup_error,
+    open_context,
+)
 from staffetta.ui.context import AppContext
 
 TIMEOUT = 60
@@ -84,18 +91,50 @@ def test_without_pyside6_the_cli_says_how_to_install_the_window(home: Path) -> N
     assert "Traceback" not in result.stderr
 
 
-def test_no_keyring_with_accounts_that_need_one_is_a_clear_startup_error(
-    home: Path, tmp_path: Path, secrets: SecretStore, qtbot: QtBot
-) -> None:
-    # An account whose token lives in the keyring, then a machine where no keyring works
-    # (the test suite points ``keyring`` at its fail backend).
+def _account_needing_the_keyring(home: Path) -> None:
     store = Store.open(Paths.under(home).database)
     store.add_account("mastodon", "Social", {"instance_url": "https://social.example"})
     store.close()
-    with pytest.raises(StartupError) as caught:
-        open_context(Paths.under(home), SecretStore())
-    assert "keyring" in caught.value.headline
-    assert "Nothing was saved" in caught.value.details or "install" in caught.value.details
+
+
+def test_no_keyring_with_accounts_that_need_one_is_a_clear_startup_error(home: Path) -> None:
+    # An account whose token lives in the keyring, on a machine where no keyring works.
+    _account_needing_the_keyring(home)
+    database = Paths.under(home).database
+    before = database.read_bytes()
+
+    result = _run(
+        [*STAFFETTA, "--quit-after-startup"],
+        home,
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
+
+    assert result.returncode == 1
+    assert "needs the system keyring" in result.stderr
+    assert "install" in result.stderr  # how to fix it on this system
+    assert "Traceback" not in result.stderr
+    assert database.read_bytes() == before
+
+
+def test_the_window_opens_while_the_engine_starts_and_learns_why_it_could_not(
+    home: Path, qtbot: QtBot
+) -> None:
+    _account_needing_the_keyring(home)
+    context = open_context(Paths.under(home), SecretStore())  # the suite's keyring: none works
+    try:
+        errors: list[Exception] = []
+        context.bridge.submit(lambda w: None, None, errors.append)  # sent before it failed
+        with qtbot.waitSignal(context.bridge.startFailed) as failed:
+            pass
+        error = engine_startup_error(failed.args[0])
+        assert "keyring" in error.headline
+        assert "Nothing was saved" in error.details
+        qtbot.waitUntil(lambda: bool(errors))
+        assert "not running" in str(errors[0])
+        assert "keyring" in str(errors[0])
+        assert not context.bridge.running
+    finally:
+        close_context(context)
 
 
 def test_a_startup_error_is_shown_in_a_message_box(qtbot: QtBot) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -13,6 +15,7 @@ from staffetta.core.engine import EngineEvent
 from staffetta.core.errors import InputError
 from staffetta.core.model import Account, Post, State
 from staffetta.core.paths import Paths
+from staffetta.core.schema import SCHEMA_VERSION
 from staffetta.core.secrets import SecretStore
 from staffetta.core.store import Store
 from staffetta.ui.bridge import EngineBridge, Worker
@@ -84,3 +87,66 @@ def test_worker_has_its_own_database_connection(bridge: EngineBridge, qtbot: QtB
     bridge.submit(lambda w: w, seen.append)
     qtbot.waitUntil(lambda: bool(seen))
     assert seen[0].runtime.store.accounts() == []
+
+
+def test_start_returns_at_once_and_jobs_sent_meanwhile_run_in_order(
+    home: Path, secrets: SecretStore, qtbot: QtBot
+) -> None:
+    gate = threading.Event()  # holds the worker inside its start until the jobs are in
+
+    def client() -> httpx.AsyncClient:
+        gate.wait(timeout=30)
+        return httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(204)))
+
+    bridge = EngineBridge(Paths.under(home), secrets, http_factory=client)
+    order: list[str] = []
+    bridge.started.connect(lambda: order.append("started"))
+    try:
+        bridge.start()  # returns although the worker cannot finish starting yet
+        assert bridge.running
+        for name in ("first", "second", "third"):
+            bridge.submit(lambda w, name=name: name, order.append)
+        gate.set()
+        qtbot.waitUntil(lambda: len(order) == 4)
+        assert order == ["started", "first", "second", "third"]
+    finally:
+        gate.set()
+        bridge.stop()
+    assert not bridge.running
+
+
+def test_an_engine_that_cannot_start_says_why_and_so_do_the_jobs_that_waited(
+    home: Path, secrets: SecretStore, qtbot: QtBot
+) -> None:
+    paths = Paths.under(home)
+    Store.open(paths.database).close()
+    conn = sqlite3.connect(paths.database)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")  # from a newer Staffetta
+    conn.close()
+    bridge = EngineBridge(paths, secrets)
+    started: list[bool] = []
+    bridge.started.connect(lambda: started.append(True))
+    errors: list[Exception] = []
+    with qtbot.waitSignal(bridge.startFailed, timeout=10_000) as failed:
+        bridge.start()
+        bridge.submit(lambda w: "never", None, errors.append)
+    assert "newer" in str(failed.args[0])
+    qtbot.waitUntil(lambda: bool(errors))
+    assert "not running" in str(errors[0])
+    assert "newer" in str(errors[0])
+    assert not bridge.running
+    assert not started
+    bridge.stop()  # nothing left to stop: no error
+
+
+def test_stop_while_the_engine_is_still_starting(
+    home: Path, secrets: SecretStore, qtbot: QtBot
+) -> None:
+    bridge = EngineBridge(Paths.under(home), secrets)
+    bridge.start()
+    with qtbot.waitSignal(bridge.stopped):
+        bridge.stop()
+    assert not bridge.running
+    errors: list[Exception] = []
+    bridge.submit(lambda w: None, None, errors.append)
+    assert "not running" in str(errors[0])

@@ -4,6 +4,10 @@
 translations), opens the outbox for the window's reads and starts the engine bridge, then shows the
 window with its tray, notifications and network watch (:class:`Shell`). A database it cannot use
 or a missing keyring is explained in a message box and the app exits 1 without touching any data.
+
+The engine starts on its own thread while the window is being built: it opens its own use of the
+outbox and asks the keyring (which may show the system's unlock prompt), so only an outbox that
+cannot be opened keeps the window from appearing.
 """
 
 from __future__ import annotations
@@ -14,6 +18,13 @@ import signal
 import sys
 from collections.abc import Sequence
 
+# The engine's modules (channels, store, HTTP) before Qt's: once PySide6 is loaded, its import hook
+# reads the whole source of every module imported after it (looking for the word "PySide6"), and
+# keeps the text in memory. Loaded first, the few hundred Qt-free modules are not read.
+from staffetta.runtime import Runtime
+
+# isort: split
+
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -22,7 +33,6 @@ from staffetta.core.errors import SecretStoreError, StaffettaError
 from staffetta.core.paths import APP_AUTHOR, APP_NAME, Paths
 from staffetta.core.retry import RetryPolicy
 from staffetta.core.secrets import SecretStore
-from staffetta.runtime import Runtime
 from staffetta.ui.bridge import EngineBridge
 from staffetta.ui.context import AppContext
 from staffetta.ui.i18n import chosen_language, install_translators, resolve_language
@@ -56,8 +66,10 @@ def open_context(
 ) -> AppContext:
     """Open the window's read-only use of the outbox and start the engine bridge.
 
-    Raises :class:`StartupError` (database damaged or from a newer version, no keyring while
-    accounts need one); the data is left exactly as it was.
+    Raises :class:`StartupError` when the outbox cannot be opened (damaged, or from a newer
+    version); the data is left exactly as it was. The engine starts in the background: a reason
+    it cannot (no keyring while accounts need one) comes later, as the bridge's ``startFailed``
+    (see :func:`engine_startup_error`), before the engine has done anything.
     """
     try:
         runtime = Runtime.open(paths, secrets=secrets, policy=policy)
@@ -68,38 +80,24 @@ def open_context(
             ),
             str(exc),
         ) from exc
-    try:
-        _check_keyring(runtime)
-        bridge = EngineBridge(paths, secrets, policy=policy)
-        bridge.start()
-    except SecretStoreError as exc:
-        runtime.close()
-        raise StartupError(
-            QCoreApplication.translate(
-                "Startup",
-                "Staffetta needs the system keyring, where your account passwords are kept.",
-            ),
-            str(exc),
-        ) from exc
-    except (StaffettaError, OSError) as exc:
-        runtime.close()
-        raise StartupError(
-            QCoreApplication.translate(
-                "Startup", "Staffetta cannot start its delivery engine. Nothing was changed."
-            ),
-            str(exc),
-        ) from exc
+    bridge = EngineBridge(paths, secrets, policy=policy)
+    bridge.start()
     return AppContext(runtime, bridge, settings or AppContext.settings_at(runtime))
 
 
-def _check_keyring(runtime: Runtime) -> None:
-    """With accounts whose credentials live in the keyring, make sure it can be read now rather
-    than failing delivery after delivery."""
-    for account in runtime.store.accounts():
-        channel = runtime.channels.get(account.channel)
-        if channel is not None and any(f.secret for f in channel.fields):
-            runtime.secrets.check()
-            return
+def engine_startup_error(exc: object) -> StartupError:
+    """What the user is told when the engine could not start (``EngineBridge.startFailed``)."""
+    if isinstance(exc, SecretStoreError):
+        headline = QCoreApplication.translate(
+            "Startup", "Staffetta needs the system keyring, where your account passwords are kept."
+        )
+    else:
+        headline = QCoreApplication.translate(
+            "Startup", "Staffetta cannot start its delivery engine. Nothing was changed."
+        )
+        if isinstance(exc, BaseException) and not isinstance(exc, StaffettaError | OSError):
+            log.error("the delivery engine could not start", exc_info=exc)
+    return StartupError(headline, str(exc))
 
 
 def close_context(ctx: AppContext) -> None:
@@ -147,9 +145,9 @@ class Shell(QObject):
         if self.quitting:
             return
         self.quitting = True
-        if self.window.isVisible():
-            self.window.save_state()
         self.window.prepare_quit()
+        # A visible window saves its geometry as it closes: once, since each save rewrites the
+        # settings file and syncs it to disk.
         self.window.close()
         self.window.shutdown_pages()
         self.tray.hide()
@@ -264,11 +262,21 @@ def main(argv: Sequence[str] | None = None, *, quit_after_startup: bool = False)
         return EXIT_ERROR
     shell = Shell(ctx)
     shell.finished.connect(app.quit)
+    failures: list[StartupError] = []
+
+    def engine_failed(exc: object) -> None:
+        failures.append(engine_startup_error(exc))
+        _report(failures[-1], interactive=not quit_after_startup)
+        shell.quit()
+
+    ctx.bridge.startFailed.connect(engine_failed)
+    if quit_after_startup:  # idle, with the engine started (or its failure reported)
+        ctx.bridge.started.connect(
+            lambda: QTimer.singleShot(0, lambda: _quit_when_idle(app, shell))
+        )
     _quit_on_signals(shell)
     try:
         shell.show()
-        if quit_after_startup:
-            QTimer.singleShot(0, lambda: _quit_when_idle(app, shell))
         code = app.exec()
     finally:
         shell.quit()
@@ -276,4 +284,4 @@ def main(argv: Sequence[str] | None = None, *, quit_after_startup: bool = False)
         for translator in translators:
             app.removeTranslator(translator)
     log.debug("the app exited with %s", code)
-    return code
+    return EXIT_ERROR if failures else code

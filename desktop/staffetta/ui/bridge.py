@@ -66,6 +66,7 @@ class EngineBridge(QObject):
     outboxChanged = Signal()
     accountsChanged = Signal()
     started = Signal()
+    startFailed = Signal(object)  # the exception that kept the engine from starting
     stopped = Signal()
     # internal: (callback, value) to run on the GUI thread
     _deliver = Signal(object, object)
@@ -92,9 +93,9 @@ class EngineBridge(QObject):
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker: Worker | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._startup_errors: list[BaseException] = []  # set by the worker thread
+        self._stop: asyncio.Event | None = None  # set on the loop to stop the engine
+        self._ready: asyncio.Event | None = None  # set on the loop once it started or failed
+        self._failure: Exception | None = None  # why the engine could not start
         self._deliver.connect(self._on_deliver)
         self._event.connect(self._on_event)
 
@@ -104,19 +105,21 @@ class EngineBridge(QObject):
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
-        """Start the worker thread and its engine; returns once the worker has opened the store."""
+        """Start the worker thread and its engine, without waiting for either.
+
+        The worker opens its own store, makes sure the keyring answers when accounts keep their
+        credentials there, and starts the engine; then ``started`` fires, or ``startFailed`` with
+        the reason (the engine then never ran). Jobs submitted meanwhile wait for the worker and
+        run in the order they came; if it cannot start, each reports that to its ``on_error``.
+        """
         if self.running:
             return
-        self._ready.clear()
-        self._startup_errors.clear()
-        self._thread = threading.Thread(target=self._run, name="staffetta-engine", daemon=True)
+        loop, ready, stop = asyncio.new_event_loop(), asyncio.Event(), asyncio.Event()
+        self._loop, self._ready, self._stop, self._failure = loop, ready, stop, None
+        self._thread = threading.Thread(
+            target=self._run, args=(loop, ready, stop), name="staffetta-engine", daemon=True
+        )
         self._thread.start()
-        self._ready.wait(timeout=30)
-        if self._startup_errors:
-            self._thread.join(timeout=5)
-            self._thread = None
-            raise self._startup_errors.pop()
-        self.started.emit()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the engine (an attempt in flight is left to the lease) and join the thread."""
@@ -130,36 +133,60 @@ class EngineBridge(QObject):
         self._thread = None
         self.stopped.emit()
 
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
+    def _run(
+        self, loop: asyncio.AbstractEventLoop, ready: asyncio.Event, stop: asyncio.Event
+    ) -> None:
         try:
-            loop.run_until_complete(self._main())
-        except BaseException as exc:  # reported to start(), or logged if it came later
-            if not self._ready.is_set():
-                self._startup_errors.append(exc)
-            else:
-                log.exception("the delivery engine stopped unexpectedly")
+            loop.run_until_complete(self._main(ready, stop))
+        except BaseException:
+            log.exception("the delivery engine stopped unexpectedly")
         finally:
-            self._ready.set()
+            ready.set()
+            # After a failed start the waiting jobs report it; after a stop, jobs cut short are
+            # dropped (their windows are closing).
+            loop.run_until_complete(_end_jobs(cancel=self._failure is None))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
-            self._loop = None
+            if self._loop is loop:
+                self._loop = None
 
-    async def _main(self) -> None:
-        runtime = Runtime.open(
-            self._paths, secrets=self._secrets, clock=self._clock, policy=self._policy
-        )
+    async def _main(self, ready: asyncio.Event, stop: asyncio.Event) -> None:
         try:
-            async with self._http_factory() as http:
+            runtime = Runtime.open(
+                self._paths, secrets=self._secrets, clock=self._clock, policy=self._policy
+            )
+        except Exception as exc:
+            self._start_failed(exc)
+            return
+        try:
+            try:
+                check_keyring(runtime)
+                http = self._http_factory()
+            except Exception as exc:
+                self._start_failed(exc)
+                return
+            async with http:
+                if stop.is_set():  # stopped before it had started
+                    return
                 engine = runtime.engine(http, on_event=self._event.emit, rng=self._rng)
                 self._worker = Worker(runtime, http, engine)
-                self._stop = asyncio.Event()
-                self._ready.set()
-                await engine.run_forever(self._stop)
+                ready.set()
+                self._deliver.emit(_emit_signal(self.started), None)
+                await engine.run_forever(stop)
         finally:
             self._worker = None
             runtime.close()
+
+    def _start_failed(self, exc: Exception) -> None:
+        """On the worker: the engine cannot start; the GUI thread and waiting jobs learn why."""
+        self._failure = exc
+        self._deliver.emit(self._on_start_failed, exc)
+
+    def _not_running(self) -> RuntimeError:
+        failure = self._failure
+        if failure is None:
+            return RuntimeError("The delivery engine is not running.")
+        return RuntimeError(f"The delivery engine is not running: {failure}")
 
     # --- jobs ---------------------------------------------------------------------------------
     def submit(
@@ -172,18 +199,19 @@ class EngineBridge(QObject):
         changes_accounts: bool = False,
     ) -> None:
         """Run ``job(worker)`` on the engine's loop; its result (awaited if it is awaitable) goes to
-        ``on_done`` on the GUI thread, an exception to ``on_error`` (logged when there is none)."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            error = RuntimeError("The delivery engine is not running.")
-            self._on_deliver(on_error or _log_error, error)
+        ``on_done`` on the GUI thread, an exception to ``on_error`` (logged when there is none).
+        A job submitted while the engine is still starting runs once it has started."""
+        loop, ready = self._loop, self._ready
+        if loop is None or loop.is_closed() or ready is None:
+            self._on_deliver(on_error or _log_error, self._not_running())
             return
 
         async def run() -> None:
-            worker = self._worker
             try:
+                await ready.wait()  # at once, unless the engine is still starting
+                worker = self._worker
                 if worker is None:
-                    raise RuntimeError("The delivery engine is not running.")
+                    raise self._not_running()
                 result = job(worker)
                 if inspect.isawaitable(result):
                     result = await result
@@ -199,7 +227,10 @@ class EngineBridge(QObject):
             if changes_accounts:
                 self._deliver.emit(_emit_signal(self.accountsChanged), None)
 
-        loop.call_soon_threadsafe(lambda: loop.create_task(run()))
+        try:
+            loop.call_soon_threadsafe(lambda: loop.create_task(run()))
+        except RuntimeError:  # the loop closed in between
+            self._on_deliver(on_error or _log_error, self._not_running())
 
     # --- commands -----------------------------------------------------------------------------
     def publish(
@@ -283,6 +314,13 @@ class EngineBridge(QObject):
     def _on_deliver(self, callback: Callable[[Any], None], value: object) -> None:
         callback(value)
 
+    def _on_start_failed(self, exc: object) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=10)  # it is only closing its store
+            self._thread = None
+        self.startFailed.emit(exc)
+
     @Slot(object)
     def _on_event(self, event: EngineEvent) -> None:
         if event.kind == DELIVERY:
@@ -292,6 +330,28 @@ class EngineBridge(QObject):
         elif event.kind == PLATFORM_UP:
             self.platformUp.emit(event)
         self.outboxChanged.emit()
+
+
+def check_keyring(runtime: Runtime) -> None:
+    """With accounts whose credentials live in the keyring, make sure it can be read before the
+    engine starts, rather than failing delivery after delivery (raises ``SecretStoreError``).
+
+    On a desktop this may show the system's unlock prompt: it runs on the worker thread, so the
+    window is already there and responsive meanwhile.
+    """
+    for account in runtime.store.accounts():
+        channel = runtime.channels.get(account.channel)
+        if channel is not None and any(f.secret for f in channel.fields):
+            runtime.secrets.check()
+            return
+
+
+async def _end_jobs(*, cancel: bool) -> None:
+    current = asyncio.current_task()
+    jobs = [task for task in asyncio.all_tasks() if task is not current]
+    for task in jobs if cancel else ():
+        task.cancel()
+    await asyncio.gather(*jobs, return_exceptions=True)
 
 
 def _emit_signal(signal: Any) -> Callable[[object], None]:
