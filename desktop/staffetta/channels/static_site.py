@@ -43,9 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import frontmatter
 import httpx
-import yaml
 
 from staffetta.core.channel import (
     Channel,
@@ -518,6 +516,9 @@ def _owner(post_file: Path, key: str) -> str:
         return "none"
     if not post_file.is_file():
         return "other"
+    import frontmatter  # (YAML loads at first use: a window start never needs it)
+    import yaml
+
     raw = post_file.read_bytes()
     try:
         meta = frontmatter.loads(raw.decode("utf-8")).metadata
@@ -602,6 +603,8 @@ def _document(
     if post.link:
         meta["link"] = post.link
     meta[DELIVERY_KEY] = key
+    import yaml
+
     header = yaml.safe_dump(
         meta, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096
     )

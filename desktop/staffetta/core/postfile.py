@@ -29,13 +29,15 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from markdown_it import MarkdownIt
 
 from staffetta.core.errors import InputError
 from staffetta.core.model import Image, Post
+
+if TYPE_CHECKING:
+    import yaml
 
 KNOWN_KEYS = frozenset(
     {"title", "tags", "link", "content_warning", "cw", "schedule", "images", "overrides"}
@@ -44,18 +46,25 @@ KNOWN_KEYS = frozenset(
 _FRONT_MATTER = re.compile(r"\A(?P<open>---[ \t]*\r?\n)(?P<yaml>.*?)^---[ \t]*$\r?\n?", re.S | re.M)
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML whose impossible dates (2024-13-45) stay text, so the key's check reports them."""
+@functools.cache
+def _loader() -> type[yaml.SafeLoader]:
+    """Safe YAML whose impossible dates (2024-13-45) stay text, so the key's check reports them.
 
+    Built at the first post file read: the window never reads one, and YAML need not load with it.
+    """
+    import yaml
 
-def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.Node) -> object:
-    try:
-        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
-    except ValueError:
-        return loader.construct_scalar(node)  # type: ignore[arg-type]
+    class Loader(yaml.SafeLoader):
+        pass
 
+    def timestamp_or_text(loader: yaml.SafeLoader, node: yaml.Node) -> object:
+        try:
+            return yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
+        except ValueError:
+            return loader.construct_scalar(node)  # type: ignore[arg-type]
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", timestamp_or_text)
+    return Loader
 
 
 # --- reading a post file ------------------------------------------------------------------------
@@ -101,8 +110,10 @@ def _split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
                 "Add a line with three dashes (---) after the last setting."
             )
         return {}, text.strip()
+    import yaml
+
     try:
-        data = yaml.load(match["yaml"], Loader=_Loader)  # noqa: S506 (a SafeLoader)
+        data = yaml.load(match["yaml"], Loader=_loader())  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -312,7 +323,13 @@ def _overrides(value: object, name: str) -> dict[str, str]:
 def _markdown() -> MarkdownIt:
     # CommonMark with raw HTML off (user text never injects markup; markdown-it also refuses
     # javascript:/data: links) and bare URLs turned into links.
-    return MarkdownIt("commonmark", {"html": False, "linkify": True}).enable("linkify")
+    md = MarkdownIt("commonmark", {"html": False, "linkify": True}).enable("linkify")
+    # Normalising a link's address and text (URL parsing, percent-encoding, punycode) is a third
+    # of rendering a paragraph with links; both are pure functions of their string.
+    remembered = functools.lru_cache(maxsize=1024)
+    md.normalizeLink = remembered(md.normalizeLink)  # type: ignore[method-assign]
+    md.normalizeLinkText = remembered(md.normalizeLinkText)  # type: ignore[method-assign]
+    return md
 
 
 # Previews render the body on every keystroke, for every blog and newsletter account, and finding
