@@ -4,7 +4,10 @@ rows (the media grid is in :mod:`staffetta.ui.preview_media`).
 Speed matters here: the composer updates every card on every keystroke. Laying out rich text is
 the expensive part, so a :class:`DocumentView` does not own its document: it asks the pane's
 :class:`DocumentCache` for the one laid out for its HTML at its width, and cards showing the same
-text (every Mastodon account, whatever its server) share one layout per keystroke.
+text (every Mastodon account, whatever its server) share one layout per keystroke. Drawing that
+text is the next most expensive part, so the cache also keeps the last few documents as painted
+pictures: a view whose text did not change (a blog's body while the user types further down)
+repaints by copying its picture, and views showing the same text share one.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
-from PySide6.QtCore import QEvent, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
     QColor,
@@ -21,6 +24,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPalette,
+    QPixmap,
     QResizeEvent,
     QTextDocument,
 )
@@ -37,13 +41,20 @@ from PySide6.QtWidgets import (
 from staffetta.core.channel import Fix, Problem
 from staffetta.ui.preview_text import link_host
 
+# A painted picture: its document's key (HTML, stylesheet, width, font), then the view's height,
+# whether the last lines fade out, the palette's key and the device pixel ratio.
+_PictureKey = tuple[str, str, int, str, int, bool, int, float]
+
 
 class DocumentCache:
-    """Rich-text documents laid out at a width, shared by every view showing the same HTML."""
+    """Rich-text documents laid out at a width, shared by every view showing the same HTML, and
+    the last few of them painted (see :meth:`picture`)."""
 
-    def __init__(self, capacity: int = 48) -> None:
+    def __init__(self, capacity: int = 48, picture_bytes: int = 12 << 20) -> None:
         self._capacity = capacity
         self._docs: OrderedDict[tuple[str, str, int, str], QTextDocument] = OrderedDict()
+        self._pictures: OrderedDict[_PictureKey, QPixmap] = OrderedDict()
+        self._picture_bytes = picture_bytes  # at most this much memory in pictures
 
     def get(self, html: str, css: str, width: int, font: QFont, font_key: str) -> QTextDocument:
         """The document for ``html`` laid out at ``width`` (``font_key``: ``font.key()``)."""
@@ -65,8 +76,57 @@ class DocumentCache:
             self._docs.popitem(last=False)
         return doc
 
+    def picture(self, view: DocumentView, doc: QTextDocument, fade: bool) -> QPixmap:
+        """``doc`` as ``view`` shows it (its size, palette and pixel ratio; with ``fade``, the
+        last lines fading out), on the palette's base colour: the card's own background, so text
+        is antialiased exactly as if drawn on the card. Painted once, then copied."""
+        palette = view.palette()
+        ratio = view.devicePixelRatioF()
+        html, css, width, font_key = view.content_key()
+        height = max(1, view.height())
+        key = (html, css, width, font_key, height, fade, palette.cacheKey(), ratio)
+        pixmap = self._pictures.get(key)
+        if pixmap is not None:
+            self._pictures.move_to_end(key)
+            return pixmap
+        pixmap = QPixmap(round(width * ratio), round(height * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(palette.color(QPalette.ColorRole.Base))
+        painter = QPainter(pixmap)
+        _draw(painter, doc, palette, QRect(0, 0, width, height), QSize(width, height), fade)
+        painter.end()
+        self._pictures[key] = pixmap
+        used = sum(kept.width() * kept.height() * 4 for kept in self._pictures.values())
+        while used > self._picture_bytes and len(self._pictures) > 1:
+            dropped = self._pictures.popitem(last=False)[1]
+            used -= dropped.width() * dropped.height() * 4
+        return pixmap
+
     def clear(self) -> None:
         self._docs.clear()
+        self._pictures.clear()
+
+
+def _draw(
+    painter: QPainter, doc: QTextDocument, palette: QPalette, clip: QRect, size: QSize, fade: bool
+) -> None:
+    """The part ``clip`` of ``doc`` shown in a view of ``size``; with ``fade``, its last lines
+    fade into the base colour."""
+    painter.setClipRect(clip)
+    context = QAbstractTextDocumentLayout.PaintContext()
+    context.palette = palette
+    context.clip = QRectF(clip)
+    doc.documentLayout().draw(painter, context)
+    if fade:
+        # Fade the last lines into the card so the cut reads as "there is more".
+        length = min(48, size.height())
+        base = palette.color(QPalette.ColorRole.Base)
+        transparent = QColor(base)
+        transparent.setAlpha(0)
+        gradient = QLinearGradient(0, size.height() - length, 0, size.height())
+        gradient.setColorAt(0, transparent)
+        gradient.setColorAt(1, base)
+        painter.fillRect(0, size.height() - length, size.width(), length, gradient)
 
 
 class DocumentView(QWidget):
@@ -192,27 +252,33 @@ class DocumentView(QWidget):
     def minimumSizeHint(self) -> QSize:
         return QSize(60, 0)
 
+    def content_key(self) -> tuple[str, str, int, str]:
+        """What the shown document depends on: HTML, stylesheet, width and font."""
+        return self._html, self._css, max(1, self.width()), self._font_key
+
     def paintEvent(self, event: QPaintEvent) -> None:
         if not self._html:
             return
         doc = self.document()
+        fade = bool(self._max_height) and self._full_height(self.width()) > self.height()
         painter = QPainter(self)
-        painter.setClipRect(event.rect())
-        context = QAbstractTextDocumentLayout.PaintContext()
-        context.palette = self.palette()
-        context.clip = QRectF(event.rect())
-        doc.documentLayout().draw(painter, context)
-        if self._max_height and self._full_height(self.width()) > self.height():
-            # Fade the last lines into the card so the cut reads as "there is more".
-            fade = min(48, self.height())
-            base = self.palette().color(QPalette.ColorRole.Base)
-            transparent = QColor(base)
-            transparent.setAlpha(0)
-            gradient = QLinearGradient(0, self.height() - fade, 0, self.height())
-            gradient.setColorAt(0, transparent)
-            gradient.setColorAt(1, base)
-            painter.fillRect(0, self.height() - fade, self.width(), fade, gradient)
+        if self._documents is not None:
+            picture = self._documents.picture(self, doc, fade)
+            painter.drawPixmap(event.rect(), picture, _device_rect(event.rect(), picture))
+        else:
+            _draw(painter, doc, self.palette(), event.rect(), self.size(), fade)
         painter.end()
+
+
+def _device_rect(rect: QRect, pixmap: QPixmap) -> QRect:
+    """``rect`` (in the view's coordinates) in ``pixmap``'s device pixels."""
+    ratio = pixmap.devicePixelRatio()
+    return QRect(
+        round(rect.x() * ratio),
+        round(rect.y() * ratio),
+        round(rect.width() * ratio),
+        round(rect.height() * ratio),
+    )
 
 
 class ElidedLabel(QLabel):

@@ -1,0 +1,113 @@
+"""What the preview pane paints: a card repainted from its remembered picture shows exactly the
+text it holds now, never an earlier one.
+
+Real widgets (offscreen), a blog account on a folder; no network, no sleeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, QRectF
+from PySide6.QtGui import QAbstractTextDocumentLayout, QImage, QPainter, QPalette, QPixmap
+from pytestqt.qtbot import QtBot
+
+from staffetta.core.model import Account, Post
+from staffetta.core.paths import Paths
+from staffetta.core.secrets import SecretStore
+from staffetta.runtime import Runtime
+from staffetta.ui.bridge import EngineBridge
+from staffetta.ui.context import AppContext
+from staffetta.ui.preview import PreviewPane
+from staffetta.ui.preview_card import PreviewCard
+from staffetta.ui.preview_parts import DocumentCache, DocumentView
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # offscreen has no window manager
+
+
+@pytest.fixture
+def pane(home: Path, tmp_path: Path, secrets: SecretStore, qtbot: QtBot) -> Iterator[PreviewPane]:
+    paths = Paths.under(home)
+    runtime = Runtime.open(paths, secrets=secrets)
+    ctx = AppContext(runtime, EngineBridge(paths, secrets), AppContext.settings_at(runtime))
+    pane = PreviewPane(ctx)
+    qtbot.addWidget(pane)
+    pane.resize(480, 900)
+    pane.show()
+    try:
+        yield pane
+    finally:
+        pane.close()
+        runtime.close()
+
+
+def blogs(tmp_path: Path, count: int) -> list[Account]:
+    accounts = []
+    for n in range(count):
+        folder = tmp_path / f"site{n}"
+        folder.mkdir()
+        accounts.append(Account(f"blog-{n}", "static_site", f"Blog {n}", {"folder": str(folder)}))
+    return accounts
+
+
+def shown(view: DocumentView) -> QImage:
+    """What the view shows on screen, as the pane paints it."""
+    return view.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
+def drawn(view: DocumentView) -> QImage:
+    """The view's current document drawn directly on the card's colour, without any picture."""
+    ratio = view.devicePixelRatioF()
+    pixmap = QPixmap(round(view.width() * ratio), round(view.height() * ratio))
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(view.palette().color(QPalette.ColorRole.Base))
+    painter = QPainter(pixmap)
+    painter.setClipRect(QRect(QPoint(0, 0), view.size()))
+    context = QAbstractTextDocumentLayout.PaintContext()
+    context.palette = view.palette()
+    context.clip = QRectF(0, 0, view.width(), view.height())
+    view.document().documentLayout().draw(painter, context)
+    painter.end()
+    return pixmap.toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
+def test_every_repaint_shows_the_current_text(pane: PreviewPane, tmp_path: Path) -> None:
+    accounts = blogs(tmp_path, 2)
+    body = "First *paragraph* with https://example.com/a link.\n\nSecond paragraph."
+    pane.set_post(Post(body=body, title="T"), accounts)
+    first, second = pane.cards()
+    assert isinstance(first, PreviewCard)
+    before = shown(first.reader)
+    assert before == drawn(first.reader)
+    assert shown(second.reader) == before  # the same text, shown the same way
+
+    edited = body.replace("First", "Changed")
+    pane.set_post(Post(body=edited, title="T"), accounts)
+    assert "Changed paragraph" in first.reader.document().toPlainText()
+    after = shown(first.reader)
+    assert after != before
+    assert after == drawn(first.reader)
+    assert shown(second.reader) == after
+
+    pane.set_post(Post(body=body, title="T"), accounts)  # undo: the first text again
+    assert shown(first.reader) == before
+
+
+def test_pictures_stay_within_their_memory_budget(pane: PreviewPane, tmp_path: Path) -> None:
+    (account,) = blogs(tmp_path, 1)
+    pane.set_post(Post(body="one", title="T"), [account])
+    (card,) = pane.cards()
+    view = card.reader
+    height = view.height()
+    budget = view.width() * height * 4 * 2  # room for two pictures of this view
+    cache = DocumentCache(picture_bytes=budget)
+    doc = view.document()
+    plain, faded = cache.picture(view, doc, fade=False), cache.picture(view, doc, fade=True)
+    assert cache.picture(view, doc, fade=True) is faded  # painted once, then remembered
+    view.resize(view.width(), height - 1)
+    cache.picture(view, doc, fade=False)  # a third picture: the oldest one goes
+    view.resize(view.width(), height)
+    assert cache.picture(view, doc, fade=True) is faded
+    assert cache.picture(view, doc, fade=False) is not plain
