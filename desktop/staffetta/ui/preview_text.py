@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import functools
 import html
+import itertools
 from urllib.parse import urlsplit
 
 from staffetta.core.text import Span, SpanKind
@@ -119,7 +120,6 @@ def _joins_previous(char: str) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=64)
 def social_html(
     text: str,
     spans: tuple[Span, ...],
@@ -134,12 +134,23 @@ def social_html(
     platforms keep them. With ``fold`` a text longer than :data:`FOLD_CHARS` stops after about
     that many characters with ``…``.
     """
+    if fold and len(text) > FOLD_CHARS:
+        # Only the start shows: typing further down must not build (or even look up) the HTML
+        # by the whole text and every entity in it, so the cache sees just what is shown.
+        end = _fold_point(text, spans, FOLD_CHARS)
+        shown = tuple(itertools.takewhile(lambda span: span.start < end, spans))
+        return _social_html(text[:end], shown, channel, accent, True), True
+    return _social_html(text, spans, channel, accent, False), False
+
+
+@functools.lru_cache(maxsize=64)
+def _social_html(
+    text: str, spans: tuple[Span, ...], channel: str, accent: str, folded: bool
+) -> str:
+    """``text`` (all of it shown; ``folded``: followed by ``…``) as :func:`social_html` says."""
     style = LINK_STYLES.get(channel, LinkStyle.AS_WRITTEN)
     short_mentions = channel in SHORT_MENTIONS
     end = len(text)
-    folded = fold and len(text) > FOLD_CHARS
-    if folded:
-        end = _fold_point(text, spans, FOLD_CHARS)
     pieces = ['<div style="white-space: pre-wrap">']
     position = 0
     open_tag = f'<span style="color:{accent}">'
@@ -160,7 +171,7 @@ def social_html(
     if folded:
         pieces.append("…")
     pieces.append("</div>")
-    return "".join(pieces), folded
+    return "".join(pieces)
 
 
 _BLOCK_SLACK = 400  # how much further than the fold a block may end and still be kept whole
