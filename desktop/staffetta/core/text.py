@@ -31,8 +31,6 @@ import regex
 from linkify_it import LinkifyIt
 from linkify_it.tlds import TLDS
 
-from staffetta.core.twitter_text import url_spans
-
 
 class SpanKind(enum.StrEnum):
     LINK = "link"
@@ -471,6 +469,10 @@ def weighted_length(text: str) -> int:
     emoji: 🧑‍💻 (Emoji 12.1) weighs 2 here and 5 there, as would a ZWJ pair that is not a
     standard emoji (🐶‍🐱: 2 here, 5 there, shown by most systems as two pictures).
     """
+    # Imported at the first X count: building twitter-text's patterns takes ~0.15 s and 7 MB,
+    # which a start without an X account (or before its first preview) need not pay.
+    from staffetta.core.twitter_text import url_spans
+
     normalized = unicodedata.normalize("NFC", text)
     total = 0
     position = 0
