@@ -26,7 +26,7 @@ from staffetta.runtime import Runtime
 # isort: split
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from staffetta import APP_ID, __version__
 from staffetta.core.errors import SecretStoreError, StaffettaError
@@ -207,6 +207,8 @@ def _no_display() -> bool:
 def _report(error: StartupError, *, interactive: bool) -> None:
     print(f"staffetta: {error.headline}\n{error.details}", file=sys.stderr)
     if interactive:
+        from PySide6.QtWidgets import QMessageBox  # only ever needed here (its enums cost ~6 ms)
+
         box = QMessageBox(QMessageBox.Icon.Critical, "Staffetta", error.headline)
         box.setInformativeText(error.details)
         box.setStandardButtons(QMessageBox.StandardButton.Close)
