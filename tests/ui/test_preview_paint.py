@@ -57,12 +57,13 @@ def shown(view: DocumentView) -> QImage:
     return view.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
 
 
-def drawn(view: DocumentView) -> QImage:
-    """The view's current document drawn directly on the card's colour, without any picture."""
+def drawn(view: DocumentView, background: QPalette.ColorRole = QPalette.ColorRole.Base) -> QImage:
+    """The view's current document drawn directly on ``background`` (the card's colour, for a
+    shared text; a grab of a view painting its own text starts from the window colour)."""
     ratio = view.devicePixelRatioF()
     pixmap = QPixmap(round(view.width() * ratio), round(view.height() * ratio))
     pixmap.setDevicePixelRatio(ratio)
-    pixmap.fill(view.palette().color(QPalette.ColorRole.Base))
+    pixmap.fill(view.palette().color(background))
     painter = QPainter(pixmap)
     painter.setClipRect(QRect(QPoint(0, 0), view.size()))
     context = QAbstractTextDocumentLayout.PaintContext()
@@ -111,3 +112,29 @@ def test_pictures_stay_within_their_memory_budget(pane: PreviewPane, tmp_path: P
     view.resize(view.width(), height)
     assert cache.picture(view, doc, fade=True) is faded
     assert cache.picture(view, doc, fade=False) is not plain
+
+
+def test_a_problem_message_shows_its_current_wording(pane: PreviewPane) -> None:
+    account = Account(
+        "masto-1",
+        "mastodon",
+        "Ada",
+        {"instance_url": "https://m.example", "handle": "@ada@m.example", "max_characters": 20},
+    )
+    body = "A post that is a little too long for this server"
+    pane.set_post(Post(body=body), [account])
+    (card,) = pane.cards()
+    row = card.problem_rows()[0]
+    assert row.problem is not None
+    assert "over" in row.problem.message
+    before = shown(row.message)
+    assert before == drawn(row.message, row.message.backgroundRole())
+
+    pane.set_post(Post(body=body + " and longer"), [account])  # the count in the message grows
+    assert row.problem is not None
+    assert str(len(body + " and longer")) in row.problem.message
+    after = shown(row.message)
+    assert after != before
+    assert after == drawn(row.message, row.message.backgroundRole())
+    view = row.message
+    assert view.heightForWidth(view.width()) == view.document().size().height()

@@ -115,7 +115,8 @@ class PreviewCard(QFrame):
         self._count_state = ""
         self._count_fits = 0  # the label is wide enough for texts this long (digits: same width)
         self._accent: tuple[str, str] = ("", "")  # channel, its entity colour on this palette
-        self._accessible: tuple[str, ...] = ()
+        self._accessible_name: tuple[str, str] = ("", "")  # channel label, account name
+        self._accessible: tuple[object, ...] = ()  # owned, then each part's start
         self._corners: tuple[tuple[int, int, int, float], QPixmap] | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -465,24 +466,30 @@ class PreviewCard(QFrame):
             self.fixRequested.emit(self.account_id, row.problem.fix.value)
 
     def _set_accessible_text(self, card: CardInput) -> None:
+        # Typing changes the description (the count, the problems) on every keystroke, the rest
+        # rarely: only what changed is handed to the widgets.
         preview = card.preview
-        name = self.tr("{channel} preview for {name}").format(
-            channel=card.channel_label, name=preview.account_name
-        )
+        key = (card.channel_label, preview.account_name)
+        if key != self._accessible_name:
+            self._accessible_name = key
+            self.setAccessibleName(
+                self.tr("{channel} preview for {name}").format(
+                    channel=card.channel_label, name=preview.account_name
+                )
+            )
         description = ". ".join([self.count_text(), *(p.message for p in preview.problems)])
-        texts = tuple(part.text[:FOLD_CHARS] for part in preview.parts)
-        wanted = (name, description, *texts)
-        if wanted == self._accessible:
+        if description != self.accessibleDescription():
+            self.setAccessibleDescription(description)
+            self.count_label.setAccessibleName(
+                self.tr("Length: {count}").format(count=self.count_text())
+            )
+        texts = (card.owned, *(part.text[:FOLD_CHARS] for part in preview.parts))
+        if texts == self._accessible:
             return
-        self._accessible = wanted
-        self.setAccessibleName(name)
-        self.setAccessibleDescription(description)
-        self.count_label.setAccessibleName(
-            self.tr("Length: {count}").format(count=self.count_text())
-        )
+        self._accessible = texts
         for index, view in enumerate(self.part_views()):
             view.setAccessibleName(self.tr("Post text, part {n}").format(n=index + 1))
-            view.setAccessibleDescription(texts[index])
+            view.setAccessibleDescription(texts[index + 1])
         if card.owned:
             self.reader.setAccessibleName(self.tr("Post body as readers see it"))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
-from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
     QColor,
@@ -27,6 +27,8 @@ from PySide6.QtGui import (
     QPixmap,
     QResizeEvent,
     QTextDocument,
+    QTextLayout,
+    QTextOption,
 )
 from PySide6.QtWidgets import (
     QFrame,
@@ -140,6 +142,10 @@ class DocumentView(QWidget):
         self._own: QTextDocument | None = None
         self._own_content = ("", "", "")  # what the own document holds: html, css, font key
         self._plain = False
+        # A single paragraph of plain text (a problem's message) is laid out and painted with a
+        # QTextLayout: the same lines and pixels as a document, for a third of the time, and it
+        # changes on every keystroke past a limit ("612 / 500 characters").
+        self._line_layout: tuple[tuple[str, int, str], QTextLayout, int] | None = None
         self._html = ""
         self._css = ""
         self._max_height = 0
@@ -170,6 +176,26 @@ class DocumentView(QWidget):
         """Show ``text`` without markup, in the palette's text colour (own-document views)."""
         self._plain = True
         return self.set_content(text)
+
+    def _simple_layout(self, width: int) -> tuple[QTextLayout, int] | None:
+        """The plain text laid out at ``width`` and its height, when it is one paragraph."""
+        if not self._plain or self._documents is not None or "\n" in self._html:
+            return None
+        key = (self._html, width, self._font_key)
+        if self._line_layout is None or self._line_layout[0] != key:
+            layout = QTextLayout(self._html, self.font())
+            option = QTextOption()  # wrapped as a document wraps its text
+            option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+            layout.setTextOption(option)
+            layout.beginLayout()
+            height = 0.0
+            while (line := layout.createLine()).isValid():
+                line.setLineWidth(width)
+                line.setPosition(QPointF(0, height))
+                height += line.height()
+            layout.endLayout()
+            self._line_layout = (key, layout, math.ceil(height))
+        return self._line_layout[1], self._line_layout[2]
 
     def html(self) -> str:
         return self._html
@@ -209,7 +235,11 @@ class DocumentView(QWidget):
             return 0
         height = self._heights.get(width)
         if height is None:
-            height = math.ceil(self._document(width).size().height())
+            simple = self._simple_layout(max(1, width))
+            if simple is not None:
+                height = simple[1]
+            else:
+                height = math.ceil(self._document(width).size().height())
             if len(self._heights) > 8:
                 self._heights.clear()
             self._heights[width] = height
@@ -259,9 +289,16 @@ class DocumentView(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         if not self._html:
             return
-        doc = self.document()
         fade = bool(self._max_height) and self._full_height(self.width()) > self.height()
+        simple = None if fade else self._simple_layout(max(1, self.width()))
         painter = QPainter(self)
+        if simple is not None:
+            painter.setClipRect(event.rect())
+            painter.setPen(self.palette().color(QPalette.ColorRole.Text))
+            simple[0].draw(painter, QPointF(0, 0))
+            painter.end()
+            return
+        doc = self.document()
         if self._documents is not None:
             picture = self._documents.picture(self, doc, fade)
             painter.drawPixmap(event.rect(), picture, _device_rect(event.rect(), picture))
