@@ -1104,6 +1104,211 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
     </message>
     <message>
         <location line="+1"/>
+        <source>Instagram</source>
+        <translation>Instagram</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A professional Instagram account, through your own Meta app. Sign in with your browser.</source>
+        <translation>Un account Instagram professionale, tramite la tua app Meta. Accedi con il browser.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Instagram app id</source>
+        <translation>ID dell&apos;app Instagram</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Instagram posts through your own Meta app. At https://developers.facebook.com/apps create a Business app, add the Instagram product and open “API setup with Instagram login”: copy the Instagram app id and secret, add the permissions instagram_business_basic and instagram_business_content_publish, and register the sign-in address below under Business login settings. Your Instagram account must be a professional one (Business or Creator).</source>
+        <translation>I post per Instagram passano dalla tua app Meta. Su https://developers.facebook.com/apps crea un&apos;app di tipo Business, aggiungi il prodotto Instagram e apri «API setup with Instagram login»: copia l&apos;ID e la chiave segreta dell&apos;app Instagram, aggiungi le autorizzazioni instagram_business_basic e instagram_business_content_publish e registra l&apos;indirizzo di accesso qui sotto in Business login settings. Il tuo account Instagram deve essere professionale (Business o Creator).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>App secret</source>
+        <translation>Chiave segreta dell&apos;app</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>From the same page as the app id. Meta needs it to turn a sign-in into a token that lasts 60 days; Staffetta keeps it in your system keyring with the tokens.</source>
+        <translation>Dalla stessa pagina dell&apos;ID dell&apos;app. Meta ne ha bisogno per trasformare un accesso in un token valido 60 giorni; Staffetta la conserva nel portachiavi di sistema insieme ai token.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Sign-in address</source>
+        <translation>Indirizzo di accesso</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Register this exact address as a valid OAuth redirect URI in your app. Leave empty for http://localhost:8765/callback; change the port if another program uses it.</source>
+        <translation>Registra esattamente questo indirizzo nella tua app come URI di reindirizzamento OAuth valido. Lascia vuoto per usare http://localhost:8765/callback; cambia la porta se la usa già un altro programma.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Public image folder</source>
+        <translation>Cartella pubblica delle immagini</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A folder on this computer that your website or file host publishes (for example your site&apos;s static folder, synced or deployed). Meta downloads images from a public web address, so Staffetta puts each picture there. Not needed for posts without images.</source>
+        <translation>Una cartella su questo computer che il tuo sito o il tuo servizio di hosting pubblica online (ad esempio la cartella static del tuo sito, sincronizzata o caricata). Meta scarica le immagini da un indirizzo web pubblico, quindi Staffetta mette lì ogni immagine. Non serve per i post senza immagini.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Public image address</source>
+        <translation>Indirizzo pubblico delle immagini</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The https:// address at which that folder can be seen from the internet, like https://example.org/staffetta-images.</source>
+        <translation>L&apos;indirizzo https:// a cui quella cartella è visibile da internet, ad esempio https://example.org/staffetta-images.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Image fit</source>
+        <translation>Adattamento delle immagini</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>pad or crop: how a picture taller than 4:5 or wider than 1.91:1 is made to fit Instagram — with white bars, or cropped around its centre.</source>
+        <translation>pad o crop: come un&apos;immagine più alta di 4:5 o più larga di 1,91:1 viene adattata a Instagram — con bande bianche, oppure ritagliata attorno al centro.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Meta API server</source>
+        <translation>Server dell&apos;API di Meta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Leave empty. Only for the Staffetta sandbox.</source>
+        <translation>Lascia vuoto. Serve solo per la sandbox di Staffetta.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Facebook Page</source>
+        <translation>Pagina Facebook</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A Facebook Page you manage, through your own Meta app.</source>
+        <translation>Una Pagina Facebook che gestisci, tramite la tua app Meta.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Meta app id</source>
+        <translation>ID dell&apos;app Meta</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Facebook Pages post through your own Meta app. At https://developers.facebook.com/apps create a Business app with Facebook Login for Business; copy its app id and secret (App settings › Basic), add the permissions pages_show_list, pages_read_engagement and pages_manage_posts, and register the sign-in address below as a valid OAuth redirect URI.</source>
+        <translation>I post per le Pagine Facebook passano dalla tua app Meta. Su https://developers.facebook.com/apps crea un&apos;app di tipo Business con Facebook Login for Business; copia il suo ID e la sua chiave segreta (App settings › Basic), aggiungi le autorizzazioni pages_show_list, pages_read_engagement e pages_manage_posts e registra l&apos;indirizzo di accesso qui sotto come URI di reindirizzamento OAuth valido.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Page</source>
+        <translation>Pagina</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The name or id of the Page to post to. Leave empty if you manage only one Page.</source>
+        <translation>Il nome o l&apos;ID della Pagina su cui pubblicare. Lascia vuoto se gestisci una sola Pagina.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Threads</source>
+        <translation>Threads</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your Threads profile, through your own Meta app.</source>
+        <translation>Il tuo profilo Threads, tramite la tua app Meta.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Threads app id</source>
+        <translation>ID dell&apos;app Threads</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Threads posts through your own Meta app. At https://developers.facebook.com/apps create an app with the “Access the Threads API” use case; in its settings copy the Threads app id and Threads app secret, add the permissions threads_basic and threads_content_publish, register the sign-in address below as a redirect callback URL, and add your Threads account as a tester.</source>
+        <translation>I post per Threads passano dalla tua app Meta. Su https://developers.facebook.com/apps crea un&apos;app con il caso d&apos;uso «Access the Threads API»; nelle sue impostazioni copia l&apos;ID e la chiave segreta dell&apos;app Threads, aggiungi le autorizzazioni threads_basic e threads_content_publish, registra l&apos;indirizzo di accesso qui sotto come URL di callback per il reindirizzamento e aggiungi il tuo account Threads come tester.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>X</source>
+        <translation>X</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Client ID</source>
+        <translation>Client ID</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>X lets only registered apps post, so you use your own (free) one: on developer.x.com create a Project and an App; under User authentication settings turn on OAuth 2.0, choose “Native App” as the type and “Read and write” as the permissions, and add the callback URL http://127.0.0.1:8765/callback (or the sign-in address below). Then copy the OAuth 2.0 Client ID from Keys and tokens. Staffetta asks for tweet.read, tweet.write, users.read, media.write and offline.access (which keeps you signed in).</source>
+        <translation>X lascia pubblicare solo le app registrate, quindi usi la tua (gratuita): su developer.x.com crea un Project e un&apos;App; in User authentication settings attiva OAuth 2.0, scegli «Native App» come tipo e «Read and write» come permessi, e aggiungi l&apos;URL di callback http://127.0.0.1:8765/callback (o l&apos;indirizzo di accesso qui sotto). Poi copia l&apos;OAuth 2.0 Client ID da Keys and tokens. Staffetta chiede tweet.read, tweet.write, users.read, media.write e offline.access (che ti mantiene connesso).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Client secret</source>
+        <translation>Client secret</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Leave empty for a “Native App”. Only apps of the types “Web App, Automated App or Bot” have one (Keys and tokens → OAuth 2.0 Client Secret); it is kept in the system keyring.</source>
+        <translation>Lascia vuoto per una «Native App». Ce l&apos;hanno solo le app di tipo «Web App, Automated App or Bot» (Keys and tokens → OAuth 2.0 Client Secret); viene conservato nel portachiavi di sistema.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Leave empty to use http://127.0.0.1:8765/callback. It must be exactly the callback URL registered in your app; Staffetta listens there only while you sign in.</source>
+        <translation>Lascia vuoto per usare http://127.0.0.1:8765/callback. Deve essere esattamente l&apos;URL di callback registrato nella tua app; Staffetta resta in ascolto lì solo mentre accedi.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Filled in when you connect, like @you.</source>
+        <translation>Compilato quando ti colleghi, ad esempio @tu.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>API server</source>
+        <translation>Server dell&apos;API</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>LinkedIn</source>
+        <translation>LinkedIn</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>LinkedIn lets only registered apps post, so you use your own: on linkedin.com/developers create an app (it must be linked to a LinkedIn page; yours, or a placeholder), add the products “Share on LinkedIn” and “Sign In with LinkedIn using OpenID Connect”, and in the Auth tab add http://127.0.0.1:8765/callback (or the sign-in address below) as an Authorized redirect URL. Copy the Client ID here and the Client Secret below. Staffetta asks for openid, profile and w_member_social (w_organization_social to post as a page).</source>
+        <translation>LinkedIn lascia pubblicare solo le app registrate, quindi usi la tua: su linkedin.com/developers crea un&apos;app (deve essere collegata a una pagina LinkedIn: la tua o una segnaposto), aggiungi i prodotti «Share on LinkedIn» e «Sign In with LinkedIn using OpenID Connect» e, nella scheda Auth, aggiungi http://127.0.0.1:8765/callback (o l&apos;indirizzo di accesso qui sotto) come Authorized redirect URL. Copia qui il Client ID e più sotto il Client Secret. Staffetta chiede openid, profile e w_member_social (w_organization_social per pubblicare come pagina).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>From your app&apos;s Auth tab. LinkedIn needs it to finish each sign-in; it is kept in the system keyring, never in Staffetta&apos;s files.</source>
+        <translation>Dalla scheda Auth della tua app. LinkedIn ne ha bisogno per completare ogni accesso; viene conservato nel portachiavi di sistema, mai nei file di Staffetta.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Leave empty to post as yourself. To post as a page you administer, give its number (linkedin.com/company/NUMBER/admin); your app then needs the Community Management API product for w_organization_social.</source>
+        <translation>Lascia vuoto per pubblicare a tuo nome. Per pubblicare come una pagina che amministri, indica il suo numero (linkedin.com/company/NUMERO/admin); in quel caso la tua app ha bisogno del prodotto Community Management API per w_organization_social.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Leave empty to use http://127.0.0.1:8765/callback. It must be exactly an Authorized redirect URL of your app; Staffetta listens there only while you sign in.</source>
+        <translation>Lascia vuoto per usare http://127.0.0.1:8765/callback. Deve essere esattamente uno degli Authorized redirect URL della tua app; Staffetta resta in ascolto lì solo mentre accedi.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Name</source>
+        <translation>Nome</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Filled in when you connect.</source>
+        <translation>Compilato quando ti colleghi.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>WhatsApp Channel</source>
         <translation>Canale WhatsApp</translation>
     </message>
@@ -2143,7 +2348,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>PreviewCard</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/preview_card.py" line="+253"/>
+        <location filename="../../desktop/staffetta/ui/preview_card.py" line="+254"/>
         <source>Show less</source>
         <translation>Mostra meno</translation>
     </message>
@@ -2228,17 +2433,17 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>Rimuovi le immagini</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+16"/>
         <source>{channel} preview for {name}</source>
         <translation>Anteprima {channel} per {name}</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+8"/>
         <source>Length: {count}</source>
         <translation>Lunghezza: {count}</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+7"/>
         <source>Post text, part {n}</source>
         <translation>Testo del post, parte {n}</translation>
     </message>
@@ -2380,7 +2585,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>Shell</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/app.py" line="+174"/>
+        <location filename="../../desktop/staffetta/ui/app.py" line="+172"/>
         <source>Staffetta is still running</source>
         <translation>Staffetta è ancora in funzione</translation>
     </message>
@@ -2393,17 +2598,17 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location line="-110"/>
+        <location line="-96"/>
         <source>Staffetta cannot open your outbox. Nothing in it was changed.</source>
         <translation>Staffetta non riesce ad aprire la posta in uscita. Non è stato modificato nulla.</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+13"/>
         <source>Staffetta needs the system keyring, where your account passwords are kept.</source>
         <translation>Staffetta ha bisogno del portachiavi di sistema, dove sono custodite le password dei tuoi account.</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+4"/>
         <source>Staffetta cannot start its delivery engine. Nothing was changed.</source>
         <translation>Staffetta non riesce ad avviare il motore di consegna. Non è stato modificato nulla.</translation>
     </message>
