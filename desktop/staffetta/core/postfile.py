@@ -329,7 +329,28 @@ def _markdown() -> MarkdownIt:
     remembered = functools.lru_cache(maxsize=1024)
     md.normalizeLink = remembered(md.normalizeLink)  # type: ignore[method-assign]
     md.normalizeLinkText = remembered(md.normalizeLinkText)  # type: ignore[method-assign]
+    md.linkify = _RememberedLinks(md.linkify)
     return md
+
+
+class _RememberedLinks:
+    """markdown-it's link finder (linkify-it) with its answers remembered by text.
+
+    markdown-it asks it about every run of text in a paragraph, and a keystroke changes one run:
+    the others are answered from memory. Each answer depends only on the text asked about (the
+    finder's own state between its test and match calls stays inside the real finder).
+    """
+
+    def __init__(self, linkify: Any) -> None:
+        remembered = functools.lru_cache(maxsize=1024)
+        self.pretest = remembered(linkify.pretest)
+        self.test = remembered(linkify.test)
+        self.match_at_start = remembered(linkify.match_at_start)
+        self._match = remembered(linkify.match)
+
+    def match(self, text: str) -> tuple[Any, ...] | None:
+        found = self._match(text)
+        return tuple(found) if found else None
 
 
 # Previews render the body on every keystroke, for every blog and newsletter account, and finding
