@@ -88,6 +88,13 @@ def chips(page: OutboxPage, post_id: int) -> list[str]:
     return [chip.text for chip in page.model.data(page.model.index(row), ChipsRole)]
 
 
+@pytest.fixture(autouse=True)
+def _clear_clipboard(qapp: QGuiApplication) -> Iterator[None]:
+    yield
+    # An image left on the offscreen clipboard crashes Qt's clean-up at interpreter exit.
+    QGuiApplication.clipboard().clear()
+
+
 def test_your_turn_copy_open_and_posted(
     ctx: AppContext, page: OutboxPage, qtbot: QtBot, browser: Browser, tmp_path: Path
 ) -> None:
