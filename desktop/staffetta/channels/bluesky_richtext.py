@@ -70,6 +70,7 @@ def _tag_fits(tag: str) -> bool:
     return utf8_length(tag) <= api.MAX_TAG_BYTES and grapheme_count(tag) <= api.MAX_TAG_GRAPHEMES
 
 
+@functools.lru_cache(maxsize=1024)  # previews shorten every link of the post on each keystroke
 def short_url(written: str) -> str:
     """A link as Bluesky's app writes it into a post: host and path, the path cut to 13
     characters and ``...`` when longer than 15 (its ``toShortUrl``); the facet keeps the full URL.
