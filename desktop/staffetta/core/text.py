@@ -202,13 +202,33 @@ def _may_hold_link(run: str) -> bool:
 
 def _linkify(text: str) -> list[tuple[int, int]]:
     """(start, end) of linkify's matches, found in the candidate runs only."""
+    if len(text) <= _CACHED_COUNT_MIN:
+        return list(_scan_links(text))
+    # Finding the candidate runs of a whole post costs more than linkifying them: a long text is
+    # scanned line by line (a line feed is whitespace, so no run crosses one) and each line's
+    # answer is remembered, since a keystroke changes one line.
+    found: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.split("\n"):
+        if offset:
+            found.extend((offset + start, offset + end) for start, end in _line_links(line))
+        else:
+            found.extend(_line_links(line))
+        offset += len(line) + 1
+    return found
+
+
+def _scan_links(text: str) -> tuple[tuple[int, int], ...]:
     found: list[tuple[int, int]] = []
     for match in _LINK_CANDIDATE.finditer(text):
         run = match.group()
         if _may_hold_link(run):
             offset = match.start()
             found.extend((offset + start, offset + end) for start, end in _run_links(run))
-    return found
+    return tuple(found)
+
+
+_line_links = functools.lru_cache(maxsize=1024)(_scan_links)
 
 
 # A link never contains whitespace and whitespace always ends one, so each run is linkified on its
