@@ -6,6 +6,7 @@ Real widgets (offscreen), a blog account on a folder; no network, no sleeps.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +139,21 @@ def test_a_problem_message_shows_its_current_wording(pane: PreviewPane) -> None:
     assert after == drawn(row.message, row.message.backgroundRole())
     view = row.message
     assert view.heightForWidth(view.width()) == view.document().size().height()
+
+
+def test_cards_showing_the_same_text_take_its_height_and_paint_their_own_colours(
+    pane: PreviewPane,
+) -> None:
+    accounts = [
+        Account("threads-1", "threads", "Ada", {"handle": "@ada"}),
+        Account("linkedin-1", "linkedin", "Ada", {"handle": "ada"}),
+    ]
+    body = "Prints https://example.org/spring with @bob and #linocut, " * 20
+    for text in (body, "Now " + body):  # typing at the start changes every card's text
+        pane.set_post(Post(body=text), accounts)
+        threads, linkedin = (card.part_views()[0] for card in pane.cards())
+        assert threads.document().toPlainText() == linkedin.document().toPlainText()
+        for view in (threads, linkedin):
+            assert view.heightForWidth(view.width()) == math.ceil(view.document().size().height())
+            assert shown(view) == drawn(view)
+        assert shown(threads) != shown(linkedin)  # each platform's colour for the entities

@@ -61,6 +61,7 @@ from staffetta.ui.preview_style import (
 )
 from staffetta.ui.preview_text import (
     FOLD_CHARS,
+    LAYOUT_ACCENT,
     LINK_STYLES,
     LinkStyle,
     display_url,
@@ -116,7 +117,7 @@ class PreviewCard(QFrame):
         self._count_fits = 0  # the label is wide enough for texts this long (digits: same width)
         self._accent: tuple[str, str] = ("", "")  # channel, its entity colour on this palette
         self._accessible_name: tuple[str, str] = ("", "")  # channel label, account name
-        self._accessible: tuple[object, ...] = ()  # owned, then each part's start
+        self._accessible: tuple[bool, tuple[str, ...]] = (False, ())  # owned, parts' starts
         self._corners: tuple[tuple[int, int, int, float], QPixmap] | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -375,9 +376,14 @@ class PreviewCard(QFrame):
                     bubble.setVisible(False)
                 continue
             part = parts[index]
-            rich, _ = social_html(part.text, part.spans, channel, accent, not self._expanded)
+            fold = not self._expanded
+            rich, _ = social_html(part.text, part.spans, channel, accent, fold)
+            # Measured with the HTML every channel showing this text the same way shares (only
+            # the accent differs): typing at the start of a long post lays out one document per
+            # way of showing links, and a card's own colours only when it is painted.
+            measure, _ = social_html(part.text, part.spans, channel, LAYOUT_ACCENT, fold)
             folded_any = folded_any or len(part.text) > FOLD_CHARS
-            bubble.text.set_content(rich)
+            bubble.text.set_content(rich, layout_html=measure)
             bubble.set_threaded(threaded)
             if threaded:
                 bubble.number.setText(
@@ -483,13 +489,13 @@ class PreviewCard(QFrame):
             self.count_label.setAccessibleName(
                 self.tr("Length: {count}").format(count=self.count_text())
             )
-        texts = (card.owned, *(part.text[:FOLD_CHARS] for part in preview.parts))
-        if texts == self._accessible:
+        texts = tuple(part.text[:FOLD_CHARS] for part in preview.parts)
+        if (card.owned, texts) == self._accessible:
             return
-        self._accessible = texts
+        self._accessible = (card.owned, texts)
         for index, view in enumerate(self.part_views()):
             view.setAccessibleName(self.tr("Post text, part {n}").format(n=index + 1))
-            view.setAccessibleDescription(texts[index + 1])
+            view.setAccessibleDescription(texts[index])
         if card.owned:
             self.reader.setAccessibleName(self.tr("Post body as readers see it"))
 

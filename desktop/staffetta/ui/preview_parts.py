@@ -147,6 +147,7 @@ class DocumentView(QWidget):
         # changes on every keystroke past a limit ("612 / 500 characters").
         self._line_layout: tuple[tuple[str, int, str], QTextLayout, int] | None = None
         self._html = ""
+        self._layout_html = ""  # what the view is measured with (see set_content)
         self._css = ""
         self._max_height = 0
         self._font_key = self.font().key()
@@ -156,8 +157,16 @@ class DocumentView(QWidget):
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
 
-    def set_content(self, html: str, css: str = "", max_height: int = 0) -> bool:
-        """Show ``html``; returns False (and does nothing) when it is what is shown already."""
+    def set_content(
+        self, html: str, css: str = "", max_height: int = 0, *, layout_html: str = ""
+    ) -> bool:
+        """Show ``html``; returns False (and does nothing) when it is what is shown already.
+
+        ``layout_html``, for a view of the shared documents, is the same text as ``html`` laid
+        out the same way but for its colours: the view is measured with that document, which
+        other views share, and ``html``'s own document is only built to be painted.
+        """
+        layout_html = layout_html or html
         if (html, css, max_height) == (self._html, self._css, self._max_height):
             return False
         laid_out = self.isVisible() and self.testAttribute(Qt.WidgetAttribute.WA_Resized)
@@ -165,6 +174,7 @@ class DocumentView(QWidget):
         if (html, css) != (self._html, self._css):
             self._heights.clear()
         self._html, self._css, self._max_height = html, css, max_height
+        self._layout_html = layout_html
         # Most keystrokes change no line count: then only this view repaints, and the pane is
         # spared a layout pass over every card.
         if not laid_out or self.heightForWidth(self.width()) != before:
@@ -238,6 +248,11 @@ class DocumentView(QWidget):
             simple = self._simple_layout(max(1, width))
             if simple is not None:
                 height = simple[1]
+            elif self._documents is not None and self._layout_html != self._html:
+                measured = self._documents.get(
+                    self._layout_html, self._css, max(1, width), self.font(), self._font_key
+                )
+                height = math.ceil(measured.size().height())
             else:
                 height = math.ceil(self._document(width).size().height())
             if len(self._heights) > 8:

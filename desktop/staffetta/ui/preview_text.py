@@ -134,22 +134,32 @@ def social_html(
     platforms keep them. With ``fold`` a text longer than :data:`FOLD_CHARS` stops after about
     that many characters with ``…``.
     """
+    style = LINK_STYLES.get(channel, LinkStyle.AS_WRITTEN)
+    short_mentions = channel in SHORT_MENTIONS
     if fold and len(text) > FOLD_CHARS:
         # Only the start shows: typing further down must not build (or even look up) the HTML
         # by the whole text and every entity in it, so the cache sees just what is shown.
         end = _fold_point(text, spans, FOLD_CHARS)
         shown = tuple(itertools.takewhile(lambda span: span.start < end, spans))
-        return _social_html(text[:end], shown, channel, accent, True), True
-    return _social_html(text, spans, channel, accent, False), False
+        return _social_html(text[:end], shown, style, short_mentions, accent, True), True
+    return _social_html(text, spans, style, short_mentions, accent, False), False
+
+
+# The colour of the documents that only measure a social text: every channel showing the same
+# text the same way shares one (colours do not change how text is laid out).
+LAYOUT_ACCENT = "#000000"
 
 
 @functools.lru_cache(maxsize=64)
 def _social_html(
-    text: str, spans: tuple[Span, ...], channel: str, accent: str, folded: bool
+    text: str,
+    spans: tuple[Span, ...],
+    style: LinkStyle,
+    short_mentions: bool,
+    accent: str,
+    folded: bool,
 ) -> str:
     """``text`` (all of it shown; ``folded``: followed by ``…``) as :func:`social_html` says."""
-    style = LINK_STYLES.get(channel, LinkStyle.AS_WRITTEN)
-    short_mentions = channel in SHORT_MENTIONS
     end = len(text)
     pieces = ['<div style="white-space: pre-wrap">']
     position = 0
