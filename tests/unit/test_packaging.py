@@ -47,7 +47,9 @@ def test_one_app_id_in_desktop_file_metainfo_installers_and_the_app() -> None:
     )
 
 
-def test_icons_script_renders_every_size_from_the_svg(tmp_path: Path) -> None:
+def test_icons_script_renders_every_size_from_the_svg(tmp_path: Path, qapp: object) -> None:
+    # ``qapp`` first: the script makes a QGuiApplication only when none exists, and a stray one
+    # would break every later widget test.
     spec = importlib.util.spec_from_file_location("staffetta_icons", PACKAGING / "icons.py")
     assert spec is not None
     assert spec.loader is not None
