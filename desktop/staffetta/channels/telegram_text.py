@@ -108,66 +108,11 @@ def clean(text: str) -> str:
 def format_text(markdown: str) -> TelegramText:
     """The post's text as Telegram will hold it. Never raises; cached (previews ask per key)."""
     source = clean(markdown)
-    paragraphs = _paragraphs(source)
-    if paragraphs is None:
-        return _trim(*_format(source))
-    # Each paragraph formats as it would inside the whole text (see _paragraphs), and is
-    # remembered: the preview asks on every keystroke, which changes one paragraph.
-    pieces: list[str] = []
-    entities: list[Entity] = []
-    offset = 0
-    for paragraph in paragraphs:
-        if pieces:
-            pieces.append(_PARAGRAPH_BREAK)
-            offset += len(_PARAGRAPH_BREAK)
-        text, found = _format_paragraph(paragraph)
-        pieces.append(text)
-        entities += [Entity(e.kind, e.start + offset, e.end + offset, e.url) for e in found]
-        offset += len(text)
-    return _trim("".join(pieces), entities)
-
-
-def _format(source: str) -> tuple[str, list[Entity]]:
-    """The cleaned ``source`` as plain text and entities, before TDLib's trimming."""
     shielded, links = _shield_links(source)
     builder = _Builder(links)
     for token in _parser().parseInline(shielded)[0].children or []:
         builder.feed(token.type, token.content, token.attrs)
-    return builder.text(), builder.entities
-
-
-@functools.lru_cache(maxsize=256)
-def _format_paragraph(paragraph: str) -> tuple[str, tuple[Entity, ...]]:
-    text, entities = _format(paragraph)
-    return text, tuple(entities)
-
-
-_PARAGRAPH_BREAK = "\n\n"
-# A blank line with a character other than a space, a tab or a line end on each side: there
-# markdown-it's newline rule ends the text before it and starts the one after it without
-# trimming anything, and each side sees the other as whitespace, as it sees a text's ends.
-_BETWEEN_PARAGRAPHS = regex.compile(r"(?<=[^ \t\n])\n\n(?=[^ \t\n])")
-_LINK_OR_ESCAPE = regex.compile(r"[\[\]\\]")
-_SPLIT_MIN = 1000  # shorter texts are formatted whole
-
-
-def _paragraphs(source: str) -> list[str] | None:
-    """``source`` cut at blank lines into paragraphs that format exactly as they do in the whole
-    text, or None when it cannot be (or need not be) cut.
-
-    A construct could only span paragraphs through a link (its text or address may run across
-    blank lines), an escape, or emphasis marks in two paragraphs pairing up; so a text holding
-    brackets or backslashes, or ``*``/``_`` in more than one paragraph, or the placeholder code
-    points, is formatted whole.
-    """
-    if len(source) < _SPLIT_MIN or _LINK_OR_ESCAPE.search(source):
-        return None
-    if _PLACEHOLDER_RANGE.search(source):
-        return None
-    paragraphs: list[str] = _BETWEEN_PARAGRAPHS.split(source)
-    if len(paragraphs) < 2 or sum("*" in p or "_" in p for p in paragraphs) > 1:
-        return None
-    return paragraphs
+    return _trim(builder.text(), builder.entities)
 
 
 def telegram_length(markdown: str) -> int:
@@ -240,9 +185,6 @@ class _Builder:
             self.entities.append(Entity(kind, start, self._length, url))
 
     def _add_text(self, content: str) -> None:
-        if not self._links:  # nothing was shielded: the text's own private-use characters stay
-            self._append(content)
-            return
         position = 0
         for match in _PLACEHOLDER_RANGE.finditer(content):
             self._append(content[position : match.start()])
