@@ -42,6 +42,22 @@ def test_opening_the_window_skips_the_sub_commands_and_the_sandbox() -> None:
     assert not [m for m in loaded if m.startswith(("staffetta.cli.", "staffetta.sandbox"))]
 
 
+def test_the_channel_registry_imports_a_channel_when_it_is_first_asked_for() -> None:
+    loaded = _loaded_after(
+        """
+        from staffetta.runtime import Runtime
+        from staffetta.channels.registry import load_channels
+        channels = load_channels()
+        assert "mastodon" in channels and len(channels) == 18, list(channels)
+        channels["static_site"]
+        """
+    )
+    channel_modules = [m for m in loaded if m.startswith("staffetta.channels.")]
+    assert "staffetta.channels.static_site" in channel_modules
+    for heavy in ("bluesky", "telegram", "instagram", "x_channel", "smtp", "ghost", "wordpress"):
+        assert f"staffetta.channels.{heavy}" not in channel_modules
+
+
 def test_a_sub_command_still_gets_the_full_command_line() -> None:
     loaded = _loaded_after(
         """
