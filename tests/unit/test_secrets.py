@@ -162,7 +162,7 @@ def test_default_backend_is_resolved_lazily(monkeypatch: pytest.MonkeyPatch) -> 
         calls.append(1)
         return GoodKeyring()
 
-    monkeypatch.setattr("staffetta.core.secrets.get_keyring", fake_get_keyring)
+    monkeypatch.setattr("keyring.core.get_keyring", fake_get_keyring)
     store = SecretStore()
     assert calls == []
     store.set("a", SECRET)
@@ -278,7 +278,7 @@ def test_init_error_when_keyring_cannot_start(monkeypatch: pytest.MonkeyPatch) -
     def broken() -> KeyringBackend:
         raise keyring.errors.InitError("Failed to create the collection: Prompt dismissed.")
 
-    monkeypatch.setattr("staffetta.core.secrets.get_keyring", broken)
+    monkeypatch.setattr("keyring.core.get_keyring", broken)
     with pytest.raises(SecretStoreError, match="InitError: Failed to create the collection"):
         SecretStore().get("a")
 

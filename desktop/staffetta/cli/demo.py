@@ -16,10 +16,11 @@ import httpx
 
 from staffetta.cli import output
 from staffetta.core.engine import DELIVERY, PLATFORM_DOWN, PLATFORM_UP, EngineEvent
+from staffetta.core.memory_keyring import MemoryKeyring
 from staffetta.core.model import Account, Image, Post, State
 from staffetta.core.paths import Paths
 from staffetta.core.retry import RetryPolicy
-from staffetta.core.secrets import MemoryKeyring, SecretStore
+from staffetta.core.secrets import SecretStore
 from staffetta.runtime import Runtime, new_http_client
 from staffetta.sandbox import SandboxServer
 from staffetta.sandbox.ghost import GhostPlatform

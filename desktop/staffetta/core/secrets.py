@@ -29,15 +29,17 @@ import re
 import sys
 import threading
 from collections.abc import Callable
-from typing import TypeVar
-
-import keyring.errors
-from keyring.backend import KeyringBackend
-from keyring.backends import chainer, fail, null
-from keyring.compat import properties
-from keyring.core import get_keyring
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from staffetta.core.errors import SecretStoreError
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+    from staffetta.core.memory_keyring import MemoryKeyring
+
+# ``keyring`` itself (~25 ms and ~10 MB with what it loads to find its backends) is imported at the
+# first use of a store, not with this module: a window with nothing to deliver never needs it.
 
 __all__ = ["SERVICE", "MemoryKeyring", "SecretStore", "how_to_fix", "refusal_reason"]
 
@@ -49,40 +51,6 @@ _T = TypeVar("_T")
 # is listed as a whole: its README calls all of its backends "discouraged for general production
 # use" (plaintext and weakly encrypted files, the Windows registry, ...).
 _PLAINTEXT_NAME = re.compile(r"plain_?text|unencrypted|cleartext|insecure|^keyrings\.alt\.")
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring backend that keeps secrets in this process's memory only.
-
-    Used explicitly by the demo mode and by tests; it forgets everything when the process ends.
-    Its ``priority`` raises, which is ``keyring``'s way of saying "not viable": automatic backend
-    detection skips it, so it can never stand in for the real keyring by accident.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._entries: dict[tuple[str, str], str] = {}
-        self._lock = threading.Lock()
-
-    @properties.classproperty
-    def priority(cls) -> float:
-        raise RuntimeError("MemoryKeyring is only used when passed explicitly")
-
-    def __str__(self) -> str:  # the base class' __str__ reads the priority
-        return f"{type(self).__module__}.{type(self).__qualname__} (in memory)"
-
-    def get_password(self, service: str, username: str) -> str | None:
-        with self._lock:
-            return self._entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        with self._lock:
-            self._entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        with self._lock:
-            if self._entries.pop((service, username), None) is None:
-                raise keyring.errors.PasswordDeleteError("No such password")
 
 
 def _label(backend: KeyringBackend) -> str:
@@ -107,6 +75,10 @@ def refusal_reason(backend: KeyringBackend) -> str | None:
 
     Chainers are resolved before this check (see :class:`SecretStore`).
     """
+    from keyring.backends import fail, null
+
+    from staffetta.core.memory_keyring import MemoryKeyring
+
     if isinstance(backend, MemoryKeyring):
         return None
     if isinstance(backend, fail.Keyring | null.Keyring):
@@ -148,6 +120,8 @@ def _scrub(exc: BaseException, secret: str | None) -> str:
 
     Messages of other exceptions are dropped: their text is not ours to vouch for.
     """
+    import keyring.errors
+
     name = type(exc).__name__
     if not isinstance(exc, keyring.errors.KeyringError):
         return name
@@ -219,6 +193,8 @@ class SecretStore:
         """Forget the secret of ``account_id``; nothing happens if none is stored."""
         _check_account(account_id)
 
+        import keyring.errors
+
         def forget(backend: KeyringBackend) -> None:
             try:
                 backend.delete_password(self._service, account_id)
@@ -264,6 +240,8 @@ class SecretStore:
 
 def _keyring_error(what: str, exc: BaseException, secret: str | None) -> SecretStoreError:
     """The user-facing error for a failed keyring call; raise it outside any ``except``."""
+    import keyring.errors
+
     if isinstance(exc, keyring.errors.KeyringLocked):
         hint = "The keyring is locked: unlock it and try again."
     else:
@@ -277,6 +255,8 @@ def _keyring_error(what: str, exc: BaseException, secret: str | None) -> SecretS
 def _default_backend() -> KeyringBackend:
     """The backend ``keyring`` selects for this machine (it may itself fail to start)."""
     try:
+        from keyring.core import get_keyring
+
         return get_keyring()
     except Exception as exc:
         error = _keyring_error("could not be opened", exc, None)
@@ -285,6 +265,8 @@ def _default_backend() -> KeyringBackend:
 
 def _unchain(backend: KeyringBackend) -> KeyringBackend | None:
     """A chainer's best acceptable member (``None`` if it has none); other backends unchanged."""
+    from keyring.backends import chainer
+
     if not isinstance(backend, chainer.ChainerBackend):
         return backend
     members: list[KeyringBackend] = list(chainer.ChainerBackend.backends)
@@ -294,3 +276,13 @@ def _unchain(backend: KeyringBackend) -> KeyringBackend | None:
 def _check_account(account_id: str) -> None:
     if not isinstance(account_id, str) or not account_id:
         raise ValueError("account_id must be a non-empty string")
+
+
+def __getattr__(name: str) -> Any:
+    """``MemoryKeyring`` lives beside ``keyring``, which it subclasses; it is still importable from
+    here, where the demo and the tests have always found it."""
+    if name == "MemoryKeyring":
+        from staffetta.core.memory_keyring import MemoryKeyring
+
+        return MemoryKeyring
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
