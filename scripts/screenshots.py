@@ -102,7 +102,7 @@ NAMES = {
 async def _connect_accounts(runtime: Any, sandbox: Any, site: Path, lang: str) -> list[Any]:
     """One owned channel and the sandbox social platforms, connected like the CLI demo does."""
     names = NAMES[lang]
-    from staffetta.runtime import new_http_client
+    from staffetta.core.http import new_http_client
 
     accounts = []
     async with new_http_client() as http:

@@ -10,76 +10,26 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from staffetta import __version__
 from staffetta.channels.registry import load_channels
 from staffetta.core.channel import Authorization, Channel
 from staffetta.core.clock import Clock, SystemClock
-from staffetta.core.engine import Engine, EngineEvent
 from staffetta.core.errors import InputError
-from staffetta.core.media import store_media
 from staffetta.core.model import Account, Post
 from staffetta.core.paths import Paths
 from staffetta.core.retry import RetryPolicy
 from staffetta.core.secrets import SecretStore
 from staffetta.core.store import Store
 
-USER_AGENT = f"Staffetta/{__version__} (+https://github.com/staffetta/staffetta)"
+if TYPE_CHECKING:
+    import httpx
 
+    from staffetta.core.engine import Engine
+    from staffetta.core.events import EngineEvent
 
-def new_http_client() -> httpx.AsyncClient:
-    """The one HTTP client the engine shares. TLS verification is always on.
-
-    Its connection pool is built at the first request (see :class:`_PoolOnFirstUse`): a window or a
-    ``flush`` with nothing to send never pays for loading the TLS certificates.
-    """
-    return _PoolOnFirstUse(
-        timeout=httpx.Timeout(30.0, connect=10.0),
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=False,
-    )
-
-
-class _PoolOnFirstUse(httpx.AsyncClient):
-    """An ``httpx.AsyncClient`` whose direct connection pool is built when it is first needed.
-
-    Building it loads the system's TLS certificates and httpcore (with whatever async libraries
-    that finds installed): about 0.15 s of CPU and 5 MB, which the window's engine would otherwise
-    spend at every start, usually with nothing to send. The pool is the one httpx would have built
-    itself, with the same arguments; proxies from the environment are still honoured (those pools
-    are built by httpx as usual).
-    """
-
-    def _init_transport(self, *args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:
-        build = super()._init_transport
-        return _BuiltOnFirstRequest(lambda: build(*args, **kwargs))
-
-
-class _BuiltOnFirstRequest(httpx.AsyncBaseTransport):
-    """A transport built by ``build()`` at the first request (on the client's event loop)."""
-
-    def __init__(self, build: Callable[[], httpx.AsyncBaseTransport]) -> None:
-        self._build: Callable[[], httpx.AsyncBaseTransport] | None = build
-        self._transport: httpx.AsyncBaseTransport | None = None
-
-    @property
-    def built(self) -> bool:
-        return self._transport is not None
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._transport is None:
-            if self._build is None:
-                raise RuntimeError("the HTTP client is closed")
-            self._transport = self._build()
-        return await self._transport.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        self._build = None
-        if self._transport is not None:
-            await self._transport.aclose()
+# The engine, the HTTP stack and image handling are imported where they are used: a window with
+# nothing to deliver reads its outbox and shows previews without ever loading them.
 
 
 @dataclass
@@ -136,6 +86,8 @@ class Runtime:
         on_event: Callable[[EngineEvent], None] | None = None,
         rng: random.Random | None = None,
     ) -> Engine:
+        from staffetta.core.engine import Engine
+
         return Engine(
             self.store,
             self.channels,
@@ -153,6 +105,8 @@ class Runtime:
 
         Nothing is queued if an image cannot be copied: the user gets the reason and loses nothing.
         """
+        from staffetta.core.media import store_media
+
         for account_id in account_ids:
             self.account(account_id)
         stored = tuple(store_media(Path(image.path), self.paths.media) for image in post.images)

@@ -42,11 +42,12 @@ async def _prepare(home: Path, keyring_file: Path, sandbox: Any, per_platform: i
     os.environ[KEYRING_ENV] = str(keyring_file)
     from file_keyring import FileKeyring
 
+    from staffetta.core.http import new_http_client
     from staffetta.core.model import Post, State
     from staffetta.core.paths import Paths
     from staffetta.core.secrets import SecretStore
     from staffetta.core.store import EndpointHealth
-    from staffetta.runtime import Runtime, new_http_client
+    from staffetta.runtime import Runtime
 
     runtime = Runtime.open(Paths.under(home), secrets=SecretStore(FileKeyring()))
     try:

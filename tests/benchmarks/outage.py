@@ -26,11 +26,12 @@ import httpx
 from bench_common import Figure, fresh_home
 
 from staffetta.core.clock import FakeClock
+from staffetta.core.http import USER_AGENT
 from staffetta.core.model import Post, State
 from staffetta.core.paths import Paths
 from staffetta.core.retry import RetryPolicy
 from staffetta.core.secrets import MemoryKeyring, SecretStore
-from staffetta.runtime import USER_AGENT, Runtime
+from staffetta.runtime import Runtime
 from staffetta.sandbox.server import SandboxServer
 
 DOWN, HEALTHY = "mastodon", "mastodon2"

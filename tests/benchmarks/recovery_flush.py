@@ -21,11 +21,12 @@ from typing import Any
 
 from bench_common import Figure, fresh_home
 
+from staffetta.core.http import new_http_client
 from staffetta.core.model import Post, State
 from staffetta.core.paths import Paths
 from staffetta.core.secrets import MemoryKeyring, SecretStore
 from staffetta.core.store import EndpointHealth, Store
-from staffetta.runtime import Runtime, new_http_client
+from staffetta.runtime import Runtime
 from staffetta.sandbox.server import SandboxServer
 
 PLATFORMS = ("mastodon", "mastodon2", "mastodon3", "mastodon4")

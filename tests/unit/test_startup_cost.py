@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from staffetta.runtime import USER_AGENT, new_http_client
+from staffetta.core.http import USER_AGENT, new_http_client
 
 
 def _loaded_after(code: str) -> list[str]:
@@ -74,7 +74,7 @@ def test_a_sub_command_still_gets_the_full_command_line() -> None:
 def test_the_http_client_builds_its_connection_pool_at_the_first_request() -> None:
     loaded = _loaded_after(
         """
-        from staffetta.runtime import new_http_client
+        from staffetta.core.http import new_http_client
         client = new_http_client()
         """
     )

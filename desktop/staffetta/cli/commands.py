@@ -14,9 +14,10 @@ from typing import Any
 from staffetta.cli import output
 from staffetta.core.channel import Authorization, Channel
 from staffetta.core.errors import InputError
+from staffetta.core.http import new_http_client
 from staffetta.core.model import State
 from staffetta.core.postfile import read_post_file
-from staffetta.runtime import Runtime, new_http_client
+from staffetta.runtime import Runtime
 
 EXIT_OK, EXIT_NEEDS_YOU = 0, 4
 

@@ -15,13 +15,14 @@ from typing import Any
 import httpx
 
 from staffetta.cli import output
-from staffetta.core.engine import DELIVERY, PLATFORM_DOWN, PLATFORM_UP, EngineEvent
+from staffetta.core.events import DELIVERY, PLATFORM_DOWN, PLATFORM_UP, EngineEvent
+from staffetta.core.http import new_http_client
 from staffetta.core.memory_keyring import MemoryKeyring
 from staffetta.core.model import Account, Image, Post, State
 from staffetta.core.paths import Paths
 from staffetta.core.retry import RetryPolicy
 from staffetta.core.secrets import SecretStore
-from staffetta.runtime import Runtime, new_http_client
+from staffetta.runtime import Runtime
 from staffetta.sandbox import SandboxServer
 from staffetta.sandbox.ghost import GhostPlatform
 

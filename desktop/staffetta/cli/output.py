@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from staffetta.core.channel import Channel, Fix, Preview
-from staffetta.core.engine import DELIVERY, PLATFORM_DOWN, PLATFORM_UP, EngineEvent
+from staffetta.core.events import DELIVERY, PLATFORM_DOWN, PLATFORM_UP, EngineEvent
 from staffetta.core.model import Account, Delivery, Post, State
 from staffetta.runtime import Runtime
 

@@ -17,7 +17,6 @@ import dataclasses
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -34,6 +33,7 @@ from staffetta.core.errors import (
     TransientError,
     UnknownOutcome,
 )
+from staffetta.core.events import DELIVERY, PLATFORM_DOWN, PLATFORM_UP, EngineEvent
 from staffetta.core.model import Account, Delivery, State
 from staffetta.core.retry import RetryPolicy
 from staffetta.core.store import EndpointHealth, Store, new_owner_id
@@ -46,24 +46,6 @@ _BLOCKED_POLL = 0.5  # seconds between looks at work another process holds
 class SecretReader(Protocol):
     def get(self, account_id: str) -> str | None: ...
     def set(self, account_id: str, secret: str) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class EngineEvent:
-    """Something the UI or CLI may want to show. ``kind`` is one of the constants below."""
-
-    kind: str
-    delivery_id: int = 0
-    account_id: str = ""
-    endpoint: str = ""
-    state: State | None = None
-    detail: str = ""
-    count: int = 0
-
-
-DELIVERY = "delivery"  # a delivery changed state
-PLATFORM_DOWN = "platform_down"  # an endpoint's breaker opened
-PLATFORM_UP = "platform_up"  # an endpoint recovered; ``count`` deliveries released
 
 
 class Engine:

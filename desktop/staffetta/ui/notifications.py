@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from staffetta.core.engine import EngineEvent
+from staffetta.core.events import EngineEvent
 from staffetta.core.model import State
 from staffetta.ui.context import AppContext
 from staffetta.ui.settings_dialog import Preferences
