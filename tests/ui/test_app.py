@@ -14,6 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from staffetta.core.model import Post
 from staffetta.core.paths import Paths
 from staffetta.core.schema import SCHEMA_VERSION
 from staffetta.core.secrets import SecretStore
@@ -91,15 +92,17 @@ def test_without_pyside6_the_cli_says_how_to_install_the_window(home: Path) -> N
     assert "Traceback" not in result.stderr
 
 
-def _account_needing_the_keyring(home: Path) -> None:
+def _account_needing_the_keyring(home: Path, *, waiting: bool = False) -> None:
     store = Store.open(Paths.under(home).database)
-    store.add_account("mastodon", "Social", {"instance_url": "https://social.example"})
+    account = store.add_account("mastodon", "Social", {"instance_url": "https://social.example"})
+    if waiting:
+        store.enqueue(Post(body="Waiting for the keyring"), [account.id])
     store.close()
 
 
-def test_no_keyring_with_accounts_that_need_one_is_a_clear_startup_error(home: Path) -> None:
-    # An account whose token lives in the keyring, on a machine where no keyring works.
-    _account_needing_the_keyring(home)
+def test_no_keyring_with_posts_waiting_for_it_is_a_clear_startup_error(home: Path) -> None:
+    # A post waiting for an account whose token lives in the keyring, where no keyring works.
+    _account_needing_the_keyring(home, waiting=True)
     database = Paths.under(home).database
     before = database.read_bytes()
 
@@ -116,12 +119,31 @@ def test_no_keyring_with_accounts_that_need_one_is_a_clear_startup_error(home: P
     assert database.read_bytes() == before
 
 
-def test_the_window_opens_while_the_engine_starts_and_learns_why_it_could_not(
+def test_with_nothing_to_deliver_the_window_opens_without_the_engine(home: Path) -> None:
+    # Nothing waits, so the keyring is not needed yet: the window opens, drafts work offline.
+    _account_needing_the_keyring(home)
+    result = _run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from staffetta.cli import main; rc = main(['--quit-after-startup']); "
+            "print(sorted(m for m in ('keyring', 'staffetta.core.engine') if m in sys.modules));"
+            " sys.exit(rc)",
+        ],
+        home,
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"  # neither the keyring nor the engine
+
+
+def test_the_first_job_starts_the_engine_and_learns_why_it_could_not(
     home: Path, qtbot: QtBot
 ) -> None:
     _account_needing_the_keyring(home)
     context = open_context(Paths.under(home), SecretStore())  # the suite's keyring: none works
     try:
+        assert not context.bridge.running  # nothing to deliver yet
         errors: list[Exception] = []
         context.bridge.submit(lambda w: None, None, errors.append)  # sent before it failed
         with qtbot.waitSignal(context.bridge.startFailed) as failed:
@@ -165,6 +187,9 @@ def test_quit_stops_the_engine_and_finishes(ctx: AppContext, qtbot: QtBot) -> No
     qtbot.addWidget(shell.window)
     shell.show()
     qtbot.waitExposed(shell.window)
+    assert not ctx.bridge.running  # nothing to deliver
+    with qtbot.waitSignal(ctx.bridge.started):
+        ctx.bridge.submit(lambda _worker: None)  # the first job starts it
     assert ctx.bridge.running
     with qtbot.waitSignal(shell.finished):
         shell.window.quit_action.trigger()

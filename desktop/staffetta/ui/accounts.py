@@ -351,7 +351,7 @@ class AccountsPage(QWidget):
     # --- internals ------------------------------------------------------------------------------
     def _on_changed(self) -> None:
         # News that arrive after the engine stopped come from a closing app: its store may be gone.
-        if self._ctx.bridge.running:
+        if self._ctx.bridge.active:
             self.refresh()
 
     def _row(self, account: Account, status: AccountStatus) -> QTreeWidgetItem:

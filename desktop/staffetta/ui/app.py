@@ -46,6 +46,7 @@ from staffetta.ui.tray import Tray, TrayState
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR = 0, 1
+WORK_POLL_MS = 2000  # how soon posts queued by another process start the window's engine
 
 
 class StartupError(Exception):
@@ -64,12 +65,13 @@ def open_context(
     policy: RetryPolicy | None = None,
     settings: QSettings | None = None,
 ) -> AppContext:
-    """Open the window's read-only use of the outbox and start the engine bridge.
+    """Open the window's read-only use of the outbox and the engine bridge.
 
     Raises :class:`StartupError` when the outbox cannot be opened (damaged, or from a newer
-    version); the data is left exactly as it was. The engine starts in the background: a reason
-    it cannot (no keyring while accounts need one) comes later, as the bridge's ``startFailed``
-    (see :func:`engine_startup_error`), before the engine has done anything.
+    version); the data is left exactly as it was. The engine starts in the background if
+    deliveries are waiting (otherwise at the first job): a reason it cannot (no keyring while
+    accounts need one) comes later, as the bridge's ``startFailed`` (see
+    :func:`engine_startup_error`), before the engine has done anything.
     """
     try:
         runtime = Runtime.open(paths, secrets=secrets, policy=policy)
@@ -81,7 +83,7 @@ def open_context(
             str(exc),
         ) from exc
     bridge = EngineBridge(paths, secrets, policy=policy)
-    bridge.start()
+    bridge.start_if_work(runtime.store)
     return AppContext(runtime, bridge, settings or AppContext.settings_at(runtime))
 
 
@@ -127,6 +129,13 @@ class Shell(QObject):
         self.window.tray_available = self.tray.available
         self.notifier = Notifier(ctx, show=self._show_notification, parent=self)
         self.network = NetworkMonitor(ctx.bridge, self)
+        # A `staffetta publish` in a terminal queues posts without telling the window: while the
+        # engine is not running, notice its commits (SQLite's data version, next to free to read).
+        self._data_version = ctx.runtime.store.data_version()
+        self._work_watch = QTimer(self)
+        self._work_watch.setInterval(WORK_POLL_MS)
+        self._work_watch.timeout.connect(self._start_engine_if_work)
+        self._work_watch.start()
 
         self.window.quitRequested.connect(self.quit)
         self.window.hiddenToTray.connect(self._on_hidden_to_tray)
@@ -153,6 +162,15 @@ class Shell(QObject):
         self.tray.hide()
         self.ctx.bridge.stop()
         self.finished.emit()
+
+    def _start_engine_if_work(self) -> None:
+        bridge, store = self.ctx.bridge, self.ctx.runtime.store
+        if bridge.running or not bridge.active:
+            return
+        version = store.data_version()
+        if version != self._data_version:
+            self._data_version = version
+            bridge.start_if_work(store)
 
     def _new_post_from_tray(self) -> None:
         self.window.bring_to_front()
@@ -266,16 +284,29 @@ def main(argv: Sequence[str] | None = None, *, quit_after_startup: bool = False)
     shell.finished.connect(app.quit)
     failures: list[StartupError] = []
 
+    started_at_launch = ctx.bridge.running  # deliveries were waiting
+    launching = [started_at_launch]
+    ctx.bridge.started.connect(lambda: launching.clear())
+
     def engine_failed(exc: object) -> None:
+        # At launch, with posts waiting, the user must know before anything else. Later (the
+        # engine starts with the first job) the job that started it tells its window why.
+        if not launching:
+            log.warning("the delivery engine could not start: %s", exc)
+            return
+        launching.clear()
         failures.append(engine_startup_error(exc))
         _report(failures[-1], interactive=not quit_after_startup)
         shell.quit()
 
     ctx.bridge.startFailed.connect(engine_failed)
-    if quit_after_startup:  # idle, with the engine started (or its failure reported)
-        ctx.bridge.started.connect(
-            lambda: QTimer.singleShot(0, lambda: _quit_when_idle(app, shell))
-        )
+    if quit_after_startup:  # idle, with the engine started (or its failure reported) if it had work
+        if started_at_launch:
+            ctx.bridge.started.connect(
+                lambda: QTimer.singleShot(0, lambda: _quit_when_idle(app, shell))
+            )
+        else:
+            QTimer.singleShot(0, lambda: _quit_when_idle(app, shell))
     _quit_on_signals(shell)
     try:
         shell.show()

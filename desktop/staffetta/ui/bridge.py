@@ -6,6 +6,10 @@ write (publishing, retry, cancel, connecting an account) is a *job* sent to the 
 result comes back as a callback on the GUI thread through a queued Qt signal. Engine events arrive
 the same way.
 
+The engine starts when there is something for it to do: at launch only if deliveries are waiting,
+otherwise at the first job (publishing, retrying, connecting an account). A window with nothing to
+deliver never loads the network stack, the keyring or asyncio.
+
 The GUI keeps a second, read-only use of the database for its views (SQLite in WAL mode lets it read
 while the worker writes). Two processes — this window and a ``staffetta flush`` — never send the
 same delivery: the store's leases see to that, whichever process runs the engine.
@@ -13,7 +17,6 @@ same delivery: the store's leases see to that, whichever process runs the engine
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import inspect
 import logging
@@ -21,18 +24,26 @@ import random
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from PySide6.QtCore import QObject, Signal, Slot
 
 from staffetta.core.clock import Clock
-from staffetta.core.engine import DELIVERY, PLATFORM_DOWN, PLATFORM_UP, Engine, EngineEvent
-from staffetta.core.model import Account, Post
+from staffetta.core.events import DELIVERY, PLATFORM_DOWN, PLATFORM_UP, EngineEvent
+from staffetta.core.model import Account, Post, State
 from staffetta.core.paths import Paths
 from staffetta.core.retry import RetryPolicy
 from staffetta.core.secrets import SecretStore
-from staffetta.runtime import Runtime, new_http_client
+from staffetta.core.store import Store
+from staffetta.runtime import Runtime
+from staffetta.ui.collector import collect_on_gui_thread_only
+
+if TYPE_CHECKING:
+    import asyncio
+
+    import httpx
+
+    from staffetta.core.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +91,7 @@ class EngineBridge(QObject):
         clock: Clock | None = None,
         policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
-        http_factory: Callable[[], httpx.AsyncClient] = new_http_client,
+        http_factory: Callable[[], httpx.AsyncClient] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -96,13 +107,28 @@ class EngineBridge(QObject):
         self._stop: asyncio.Event | None = None  # set on the loop to stop the engine
         self._ready: asyncio.Event | None = None  # set on the loop once it started or failed
         self._failure: Exception | None = None  # why the engine could not start
+        self._closed = False  # stop() was called: no job starts the engine again
         self._deliver.connect(self._on_deliver)
         self._event.connect(self._on_event)
 
     # --- lifecycle ----------------------------------------------------------------------------
     @property
     def running(self) -> bool:
+        """The worker thread is there (starting, or delivering)."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def active(self) -> bool:
+        """Jobs are accepted (the engine starts at the first one if it is not running yet): from
+        construction until :meth:`stop`."""
+        return not self._closed
+
+    def start_if_work(self, store: Store) -> bool:
+        """Start the engine if ``store`` holds a delivery it could act on now or later (anything
+        but copies waiting for the user); returns whether it is running."""
+        if not self.running and not self._closed and has_work(store):
+            self.start()
+        return self.running
 
     def start(self) -> None:
         """Start the worker thread and its engine, without waiting for either.
@@ -114,6 +140,10 @@ class EngineBridge(QObject):
         """
         if self.running:
             return
+        import asyncio  # with the engine's modules: only once there is something to deliver
+
+        collect_on_gui_thread_only()  # no Qt object may be collected on the worker thread
+        self._closed = False
         loop, ready, stop = asyncio.new_event_loop(), asyncio.Event(), asyncio.Event()
         self._loop, self._ready, self._stop, self._failure = loop, ready, stop, None
         self._thread = threading.Thread(
@@ -124,6 +154,7 @@ class EngineBridge(QObject):
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the engine (an attempt in flight is left to the lease) and join the thread."""
         thread, loop, stop = self._thread, self._loop, self._stop
+        self._closed = True
         if thread is None:
             return
         if loop is not None and stop is not None and not loop.is_closed():
@@ -161,7 +192,7 @@ class EngineBridge(QObject):
         try:
             try:
                 check_keyring(runtime)
-                http = self._http_factory()
+                http = self._http_factory() if self._http_factory else _new_http_client()
             except Exception as exc:
                 self._start_failed(exc)
                 return
@@ -200,7 +231,10 @@ class EngineBridge(QObject):
     ) -> None:
         """Run ``job(worker)`` on the engine's loop; its result (awaited if it is awaitable) goes to
         ``on_done`` on the GUI thread, an exception to ``on_error`` (logged when there is none).
-        A job submitted while the engine is still starting runs once it has started."""
+        The engine is started if it is not running (after a failed start, it is tried again: the
+        keyring may have been unlocked since); the job runs once it has started."""
+        if not self._closed and not self.running:
+            self.start()
         loop, ready = self._loop, self._ready
         if loop is None or loop.is_closed() or ready is None:
             self._on_deliver(on_error or _log_error, self._not_running())
@@ -277,7 +311,10 @@ class EngineBridge(QObject):
         )
 
     def check_now(self) -> None:
-        """The machine came online: probe every platform that is down at once."""
+        """The machine came online: probe every platform that is down at once (nothing to do when
+        the engine is not running: no delivery is waiting for a platform)."""
+        if not self.running:
+            return
         self.submit(lambda w: w.engine.check_now(), changes_outbox=True)
 
     def connect_account(
@@ -346,7 +383,21 @@ def check_keyring(runtime: Runtime) -> None:
             return
 
 
+def has_work(store: Store) -> bool:
+    """Whether a delivery is on its way: queued, scheduled, waiting to retry, sending or
+    unconfirmed (copies the user posts by hand wait for the user, not for the engine)."""
+    return any(delivery.state is not State.YOUR_TURN for delivery, _owner in store.heads())
+
+
+def _new_http_client() -> httpx.AsyncClient:
+    from staffetta.core.http import new_http_client
+
+    return new_http_client()
+
+
 async def _end_jobs(*, cancel: bool) -> None:
+    import asyncio
+
     current = asyncio.current_task()
     jobs = [task for task in asyncio.all_tasks() if task is not current]
     for task in jobs if cancel else ():
