@@ -15,6 +15,7 @@ from staffetta.core.model import Account, Post, State
 from staffetta.core.paths import Paths
 from staffetta.core.retry import RetryPolicy
 from staffetta.core.secrets import SecretStore
+from staffetta.core.store import Store
 from staffetta.sandbox import SandboxServer
 from staffetta.ui.app import Shell, close_context, open_context
 from staffetta.ui.context import AppContext
@@ -100,6 +101,27 @@ def test_close_to_tray_keeps_delivering_and_quit_really_quits(
     with qtbot.waitSignal(shell.finished):
         shell.tray.quit_action.trigger()
     assert not ctx.bridge.running
+
+
+def test_posts_queued_by_another_process_start_the_engine_and_go_out(
+    ctx: AppContext, home: Path, tmp_path: Path, qtbot: QtBot
+) -> None:
+    shell = Shell(ctx, tray_available=True)
+    qtbot.addWidget(shell.window)
+    shell.show()
+    assert not ctx.bridge.running  # nothing to deliver yet
+    folder = tmp_path / "site"
+    folder.mkdir()
+    other = Store.open(Paths.under(home).database)  # `staffetta publish` in a terminal
+    try:
+        account = other.add_account("static_site", "Blog", {"folder": str(folder)})
+        other.enqueue(Post(body="Queued from a terminal", title="Terminal"), [account.id])
+    finally:
+        other.close()
+    qtbot.waitUntil(lambda: ctx.bridge.running, timeout=WAIT)
+    qtbot.waitUntil(lambda: any(folder.rglob("*.md")), timeout=WAIT)
+    with qtbot.waitSignal(shell.finished):
+        shell.quit()
 
 
 def test_close_to_tray_can_be_turned_off(ctx: AppContext, qtbot: QtBot) -> None:

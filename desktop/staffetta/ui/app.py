@@ -154,6 +154,7 @@ class Shell(QObject):
         if self.quitting:
             return
         self.quitting = True
+        self._work_watch.stop()
         self.window.prepare_quit()
         # A visible window saves its geometry as it closes: once, since each save rewrites the
         # settings file and syncs it to disk.

@@ -204,6 +204,8 @@ class Tray(QObject):
             self._refresh.start()
 
     def refresh(self) -> None:
+        if not self._ctx.bridge.active:  # news after the engine stopped: the app is closing
+            return
         self.summary = summarize(self._ctx.runtime)
         self.icon.setIcon(tray_icon(self.summary.state))
         self.icon.setToolTip(self.tooltip(self.summary))
