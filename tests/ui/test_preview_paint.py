@@ -157,3 +157,54 @@ def test_cards_showing_the_same_text_take_its_height_and_paint_their_own_colours
             assert view.heightForWidth(view.width()) == math.ceil(view.document().size().height())
             assert shown(view) == drawn(view)
         assert shown(threads) != shown(linkedin)  # each platform's colour for the entities
+
+
+def mastodons(count: int) -> list[Account]:
+    return [
+        Account(
+            f"masto-{n}",
+            "mastodon",
+            f"Ada {n}",
+            {"instance_url": f"https://m{n}.example", "handle": f"@ada@m{n}.example"},
+        )
+        for n in range(count)
+    ]
+
+
+def in_view(pane: PreviewPane, card: PreviewCard) -> bool:
+    body = pane.widget()
+    return card.geometry().translated(body.pos()).intersects(pane.viewport().rect())
+
+
+def test_a_card_scrolled_into_view_shows_the_current_text(pane: PreviewPane, qtbot: QtBot) -> None:
+    accounts = mastodons(8)
+    body = "The lagoon at dawn, https://example.org/lagoon with @bob and #venezia. " * 8
+    pane.set_post(Post(body=body), accounts)
+    qtbot.waitUntil(lambda: not in_view(pane, pane.cards()[-1]))
+    last = pane.cards()[-1]
+
+    edited = "Fog rolled in. " + body  # typed while the last card is out of sight
+    pane.set_post(Post(body=edited), accounts)
+    assert last.count_text() == pane.cards()[0].count_text()  # counted already, out of sight
+    pane.ensureWidgetVisible(last)
+    qtbot.waitUntil(lambda: in_view(pane, last))
+    (view,) = last.part_views()
+    assert view.document().toPlainText().startswith("Fog rolled in. The lagoon at dawn")
+    assert view.heightForWidth(view.width()) == math.ceil(view.document().size().height())
+    assert shown(view) == drawn(view)
+
+
+def test_a_card_moved_into_view_by_the_cards_above_shows_the_current_text(
+    pane: PreviewPane, qtbot: QtBot
+) -> None:
+    accounts = mastodons(8)
+    long_body = "A long walk along the Zattere at dusk, gulls on every post. " * 9
+    pane.set_post(Post(body=long_body), accounts)
+    qtbot.waitUntil(lambda: not in_view(pane, pane.cards()[3]))
+    fourth = pane.cards()[3]
+
+    pane.set_post(Post(body="Short now."), accounts)  # every card shrinks: the fourth moves up
+    qtbot.waitUntil(lambda: in_view(pane, fourth))
+    (view,) = fourth.part_views()
+    assert view.document().toPlainText() == "Short now."
+    assert shown(view) == drawn(view)

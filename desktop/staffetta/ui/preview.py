@@ -3,7 +3,9 @@
 :meth:`PreviewPane.set_post` asks each account's channel for its :class:`Preview` (the platform's
 own counting and problems) and hands it to that account's card. Cards are created once per account
 and reused: a keystroke only changes the parts of each card whose content changed, and cards that
-show the same text share one laid-out document (see :mod:`staffetta.ui.preview_parts`).
+show the same text share one laid-out document (see :mod:`staffetta.ui.preview_parts`). Every card
+keeps its count and problems current, but only the cards in view lay out their text: the others
+catch up when they come into view (scrolled to, or moved up by the cards above them).
 
 Above the cards, the owned-first note: when every selected account is on a social platform, a
 gentle, dismissible reminder that a blog or newsletter keeps the audience reachable, with a button
@@ -15,7 +17,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -38,6 +41,7 @@ from staffetta.ui.preview_parts import DocumentCache
 log = logging.getLogger(__name__)
 
 OWNED_NOTE_DISMISSED = "preview/ownedNoteDismissed"
+_MOVED = (QEvent.Type.Move, QEvent.Type.Resize)
 
 
 class OwnedFirstNote(QFrame):
@@ -96,7 +100,7 @@ class PreviewPane(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setAccessibleName(self.tr("Previews"))
 
-        body = QWidget(self)
+        body = self._body = QWidget(self)
         self._layout = QVBoxLayout(body)
         self._layout.setContentsMargins(8, 8, 8, 8)
         self._layout.setSpacing(12)
@@ -114,6 +118,7 @@ class PreviewPane(QScrollArea):
         self._layout.addLayout(self._cards_layout)
         self._layout.addStretch(1)
         self.setWidget(body)
+        self.verticalScrollBar().valueChanged.connect(self._catch_up)
 
     # --- public ------------------------------------------------------------------------------
     def set_post(self, post: Post, accounts: Sequence[Account]) -> None:
@@ -128,7 +133,8 @@ class PreviewPane(QScrollArea):
             inputs.append((account.id, self._card_input(channel, post, account)))
         self._sync_cards([account_id for account_id, _ in inputs])
         for account_id, card_input in inputs:
-            self._cards[account_id].set_preview(card_input)
+            card = self._cards[account_id]
+            card.set_preview(card_input, in_view=self._in_view(card))
         self.empty_label.setVisible(not inputs)
         self._update_owned_note(groups)
 
@@ -138,6 +144,39 @@ class PreviewPane(QScrollArea):
 
     def card(self, account_id: str) -> PreviewCard | None:
         return self._cards.get(account_id)
+
+    # --- cards out of view ----------------------------------------------------------------------
+    def _in_view(self, card: PreviewCard) -> bool:
+        """Whether any of ``card`` shows in the viewport (always, while the pane is hidden: then
+        nothing tells when it would come into view)."""
+        if not self.isVisible():
+            return True
+        return card.geometry().translated(self._body.pos()).intersects(self.viewport().rect())
+
+    def _catch_up(self) -> None:
+        """Bring up to date the cards that came into view with an earlier text."""
+        for card in self._cards.values():
+            if card.body_is_stale() and self._in_view(card):
+                card.catch_up()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # A card moves into view when those above it shrink or go: it must not show an old text.
+        if (
+            isinstance(watched, PreviewCard)
+            and watched.body_is_stale()
+            and event.type() in _MOVED
+            and self._in_view(watched)
+        ):
+            watched.catch_up()
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._catch_up()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._catch_up()
 
     # --- internals -----------------------------------------------------------------------------
     def _card_input(self, channel: Channel | None, post: Post, account: Account) -> CardInput:
@@ -188,6 +227,7 @@ class PreviewPane(QScrollArea):
             if account_id not in self._cards:
                 card = PreviewCard(account_id, self._documents, self._thumbnails, self.widget())
                 card.fixRequested.connect(self.fixRequested)
+                card.installEventFilter(self)
                 self._cards[account_id] = card
         for index, account_id in enumerate(account_ids):
             card = self._cards[account_id]

@@ -119,6 +119,7 @@ class PreviewCard(QFrame):
         self._accessible_name: tuple[str, str] = ("", "")  # channel label, account name
         self._accessible: tuple[bool, tuple[str, ...]] = (False, ())  # owned, parts' starts
         self._corners: tuple[tuple[int, int, int, float], QPixmap] | None = None
+        self._body_stale = False  # the body shows an earlier text (see set_preview)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         layout = QVBoxLayout(self)
@@ -228,18 +229,45 @@ class PreviewCard(QFrame):
         return self.title_label.text() if self.title_label.isVisibleTo(self) else ""
 
     # --- updating --------------------------------------------------------------------------------
-    def set_preview(self, card: CardInput) -> None:
-        """Show ``card``, touching only what differs from what is shown."""
-        if card == self._input:
-            return
-        self._input = card
-        self._render(card)
+    def set_preview(self, card: CardInput, *, in_view: bool = True) -> None:
+        """Show ``card``, touching only what differs from what is shown.
 
-    def _render(self, card: CardInput) -> None:
+        The header, the count and the problems are always brought up to date. The body (the text
+        as the platform shows it, the reader view, media and link card) is laid out only when the
+        card is ``in_view``: laying out rich text is most of the cost of a keystroke, and a card
+        scrolled out of sight would do it for nobody. Such a card remembers that its body is
+        behind (:meth:`body_is_stale`) and the pane calls :meth:`catch_up` when it comes into view.
+        """
+        if card != self._input:
+            self._input = card
+            self._render(card, body=in_view)
+        elif in_view and self._body_stale:
+            self.catch_up()
+
+    def body_is_stale(self) -> bool:
+        """Whether the body still shows an earlier text (the card was out of view since)."""
+        return self._body_stale
+
+    def catch_up(self) -> None:
+        """Lay out the body for the current text, if an update left it behind."""
+        if self._body_stale and self._input is not None:
+            self._render_body(self._input)
+
+    def _render(self, card: CardInput, body: bool = True) -> None:
         preview = card.preview
-        palette = self.palette()
         self._set_header(preview, card.channel_label)
         self._set_count(preview)
+        self._set_problems(preview.problems)
+        self._set_accessible_text(card)
+        if body:
+            self._render_body(card)
+        else:
+            self._body_stale = True
+
+    def _render_body(self, card: CardInput) -> None:
+        self._body_stale = False
+        preview = card.preview
+        palette = self.palette()
         if card.owned:
             foldable = self._set_reader(card, palette)
             self._set_parts((), preview.channel, palette)
@@ -254,8 +282,7 @@ class PreviewCard(QFrame):
             self.more_button.setText(
                 self.tr("Show less") if self._expanded else self.tr("Show more")
             )
-        self._set_problems(preview.problems)
-        self._set_accessible_text(card)
+        self._set_parts_accessible_text(card)
 
     def _set_header(self, preview: Preview, channel_label: str) -> None:
         self.name_label.set_full_text(preview.account_name)
@@ -489,6 +516,9 @@ class PreviewCard(QFrame):
             self.count_label.setAccessibleName(
                 self.tr("Length: {count}").format(count=self.count_text())
             )
+
+    def _set_parts_accessible_text(self, card: CardInput) -> None:
+        preview = card.preview
         texts = tuple(part.text[:FOLD_CHARS] for part in preview.parts)
         if (card.owned, texts) == self._accessible:
             return
