@@ -5,7 +5,8 @@ own counting and problems) and hands it to that account's card. Cards are create
 and reused: a keystroke only changes the parts of each card whose content changed, and cards that
 show the same text share one laid-out document (see :mod:`staffetta.ui.preview_parts`). Every card
 keeps its count and problems current, but only the cards in view lay out their text: the others
-catch up when they come into view (scrolled to, or moved up by the cards above them).
+catch up when they come into view (scrolled to, or moved up by the cards above them). What changed
+size is laid out before the pane repaints, so a keystroke paints the cards in view once.
 
 Above the cards, the owned-first note: when every selected account is on a social platform, a
 gentle, dismissible reminder that a blog or newsletter keeps the audience reachable, with a button
@@ -137,6 +138,7 @@ class PreviewPane(QScrollArea):
             card.set_preview(card_input, in_view=self._in_view(card))
         self.empty_label.setVisible(not inputs)
         self._update_owned_note(groups)
+        self._settle_layout()
 
     def cards(self) -> list[PreviewCard]:
         """The cards, in the order of the accounts last given to :meth:`set_post`."""
@@ -144,6 +146,16 @@ class PreviewPane(QScrollArea):
 
     def card(self, account_id: str) -> PreviewCard | None:
         return self._cards.get(account_id)
+
+    def _settle_layout(self) -> None:
+        """Lay out now, inside out, what changed size. Left to the event loop, the layout requests
+        of a card and of the pane arrive either side of a repaint: everything in view would be
+        painted twice, once before the cards below moved."""
+        if not self.isVisible():
+            return
+        for card in self._cards.values():
+            card.settle_layout()
+        self._layout.activate()
 
     # --- cards out of view ----------------------------------------------------------------------
     def _in_view(self, card: PreviewCard) -> bool:

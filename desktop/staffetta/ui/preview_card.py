@@ -253,6 +253,16 @@ class PreviewCard(QFrame):
         if self._body_stale and self._input is not None:
             self._render_body(self._input)
 
+    def settle_layout(self) -> None:
+        """Lay out the rows whose size changed, then the card (see ``PreviewPane``)."""
+        for row in (*self._bubbles, *self._problem_rows, self.link_card):
+            layout = row.layout()
+            if layout is not None and not row.isHidden():
+                layout.activate()
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+
     def _render(self, card: CardInput, body: bool = True) -> None:
         preview = card.preview
         self._set_header(preview, card.channel_label)
