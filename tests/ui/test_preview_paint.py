@@ -192,6 +192,10 @@ def test_a_card_scrolled_into_view_shows_the_current_text(pane: PreviewPane, qtb
     assert view.document().toPlainText().startswith("Fog rolled in. The lagoon at dawn")
     assert view.heightForWidth(view.width()) == math.ceil(view.document().size().height())
     assert shown(view) == drawn(view)
+    messages = [row.message.html() for row in last.problem_rows()]
+    assert messages == [problem.message for problem in last.problems()]
+    count = last.count_text().split(" / ")[0]
+    assert any(count in message for message in messages)  # the edited text's count
 
 
 def test_a_card_moved_into_view_by_the_cards_above_shows_the_current_text(

@@ -133,12 +133,16 @@ class PreviewPane(QScrollArea):
                 groups.append(channel.group)
             inputs.append((account.id, self._card_input(channel, post, account)))
         self._sync_cards([account_id for account_id, _ in inputs])
+        shown: list[PreviewCard] = []
         for account_id, card_input in inputs:
             card = self._cards[account_id]
-            card.set_preview(card_input, in_view=self._in_view(card))
+            in_view = self._in_view(card)
+            card.set_preview(card_input, in_view=in_view)
+            if in_view:
+                shown.append(card)
         self.empty_label.setVisible(not inputs)
         self._update_owned_note(groups)
-        self._settle_layout()
+        self._settle_layout(shown)
 
     def cards(self) -> list[PreviewCard]:
         """The cards, in the order of the accounts last given to :meth:`set_post`."""
@@ -147,13 +151,14 @@ class PreviewPane(QScrollArea):
     def card(self, account_id: str) -> PreviewCard | None:
         return self._cards.get(account_id)
 
-    def _settle_layout(self) -> None:
-        """Lay out now, inside out, what changed size. Left to the event loop, the layout requests
-        of a card and of the pane arrive either side of a repaint: everything in view would be
-        painted twice, once before the cards below moved."""
+    def _settle_layout(self, cards: Sequence[PreviewCard]) -> None:
+        """Lay out now, inside out, what changed size in ``cards`` (the others did not change).
+        Left to the event loop, the layout requests of a card and of the pane arrive either side
+        of a repaint: everything in view would be painted twice, once before the cards below
+        moved."""
         if not self.isVisible():
             return
-        for card in self._cards.values():
+        for card in cards:
             card.settle_layout()
         self._layout.activate()
 
@@ -163,7 +168,8 @@ class PreviewPane(QScrollArea):
         nothing tells when it would come into view)."""
         if not self.isVisible():
             return True
-        return card.geometry().translated(self._body.pos()).intersects(self.viewport().rect())
+        top = -self._body.y()
+        return card.y() < top + self.viewport().height() and card.y() + card.height() > top
 
     def _catch_up(self) -> None:
         """Bring up to date the cards that came into view with an earlier text."""

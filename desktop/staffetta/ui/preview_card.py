@@ -232,9 +232,10 @@ class PreviewCard(QFrame):
     def set_preview(self, card: CardInput, *, in_view: bool = True) -> None:
         """Show ``card``, touching only what differs from what is shown.
 
-        The header, the count and the problems are always brought up to date. The body (the text
-        as the platform shows it, the reader view, media and link card) is laid out only when the
-        card is ``in_view``: laying out rich text is most of the cost of a keystroke, and a card
+        The header, the count and the card's description (its count and problems, as a screen
+        reader tells them) are always brought up to date. The body (the text as the platform shows
+        it, the reader view, media, link card and the problems' rows) is laid out only when the
+        card is ``in_view``: laying out text is most of the cost of a keystroke, and a card
         scrolled out of sight would do it for nobody. Such a card remembers that its body is
         behind (:meth:`body_is_stale`) and the pane calls :meth:`catch_up` when it comes into view.
         """
@@ -267,7 +268,6 @@ class PreviewCard(QFrame):
         preview = card.preview
         self._set_header(preview, card.channel_label)
         self._set_count(preview)
-        self._set_problems(preview.problems)
         self._set_accessible_text(card)
         if body:
             self._render_body(card)
@@ -292,6 +292,7 @@ class PreviewCard(QFrame):
             self.more_button.setText(
                 self.tr("Show less") if self._expanded else self.tr("Show more")
             )
+        self._set_problems(preview.problems)
         self._set_parts_accessible_text(card)
 
     def _set_header(self, preview: Preview, channel_label: str) -> None:
