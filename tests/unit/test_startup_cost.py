@@ -58,6 +58,39 @@ def test_the_channel_registry_imports_a_channel_when_it_is_first_asked_for() -> 
         assert f"staffetta.channels.{heavy}" not in channel_modules
 
 
+def test_channels_load_the_network_images_and_markdown_at_first_use() -> None:
+    # Every channel, created and asked what the window asks at start (label, handle, endpoint):
+    # none of them needs HTTP, asyncio, Pillow, Markdown or the keyring for that.
+    loaded = _loaded_after(
+        """
+        from staffetta.channels.registry import load_channels
+        from staffetta.core.model import Account
+        channels = load_channels()
+        for name, channel in channels.items():
+            account = Account(f"{name}-1", name, "Me", {})
+            assert channel.label and channel.endpoint(account) and channel.handle(account) != None
+        """
+    )
+    assert "staffetta.channels.x_channel" in loaded  # every channel really was imported
+    heavy = ("httpx", "asyncio", "PIL.Image", "markdown_it", "keyring", "ssl")
+    assert [m for m in heavy if m in loaded] == []
+
+
+def test_a_lazy_module_imports_at_first_attribute_access() -> None:
+    loaded = _loaded_after(
+        """
+        from staffetta.core.lazy import lazy_module
+        colorsys = lazy_module("colorsys")
+        import sys
+        assert "colorsys" not in sys.modules, "imported too early"
+        assert "not loaded yet" in repr(colorsys)
+        assert colorsys.rgb_to_hsv(1.0, 0.0, 0.0) == (0.0, 1.0, 1.0)
+        assert "loaded" in repr(colorsys)
+        """
+    )
+    assert "colorsys" in loaded
+
+
 def test_a_sub_command_still_gets_the_full_command_line() -> None:
     loaded = _loaded_after(
         """

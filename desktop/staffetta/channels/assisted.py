@@ -17,10 +17,8 @@ answers "not sent".
 from __future__ import annotations
 
 import ipaddress
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote, urlsplit
-
-import httpx
 
 from staffetta.channels import assisted_text
 from staffetta.core.channel import (
@@ -38,8 +36,14 @@ from staffetta.core.channel import (
     Reconciled,
 )
 from staffetta.core.errors import InputError, NeedsUserAction, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.model import Account, ChannelGroup, Post
 from staffetta.core.text import entities, find_hashtags, find_mentions, grapheme_count
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 _OFF = ("off", "none", "no")
 

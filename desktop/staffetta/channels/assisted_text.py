@@ -15,9 +15,11 @@ so no block syntax is ever reinterpreted.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
 
 WHATSAPP = "whatsapp"
 PLAIN = "plain"
@@ -30,6 +32,8 @@ _MARKS = {
 
 @functools.cache
 def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # ~25 ms: loaded with the first render
+
     return MarkdownIt("zero").enable(["emphasis", "link", "strikethrough", "escape", "backticks"])
 
 

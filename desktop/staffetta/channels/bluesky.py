@@ -24,9 +24,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels import bluesky_api as api
 from staffetta.channels import bluesky_media as media
@@ -59,10 +57,16 @@ from staffetta.core.errors import (
     InputError,
     TransientError,
 )
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import ImageInfo, inspect_image
 from staffetta.core.model import Account, ChannelGroup, Post
 from staffetta.core.text import grapheme_count, utf8_length
 from staffetta.core.thread import thread_parts
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 IDENTITY_CACHE_SECONDS = 600.0
 _OFF = frozenset({"off", "false", "no", "0", "none"})

@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
-
-import httpx
 
 from staffetta.channels import bluesky_api as api
 from staffetta.core.errors import InputError, PermanentError, TransientError
+from staffetta.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 # A handle is a domain name with at least two labels (atproto handle syntax).
 _HANDLE = re.compile(

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from staffetta.channels import bluesky_api as api
 from staffetta.channels.bluesky_session import Session
 from staffetta.core.errors import DeliveryError, TransientError
+from staffetta.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 
 def sent_parts(checkpoint: dict[str, Any]) -> list[dict[str, str]]:

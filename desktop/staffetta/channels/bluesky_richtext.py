@@ -20,12 +20,11 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import httpx
-
 from staffetta.channels import bluesky_api as api
+from staffetta.core.lazy import lazy_module
 from staffetta.core.text import (
     Span,
     SpanKind,
@@ -35,6 +34,11 @@ from staffetta.core.text import (
     to_utf8_range,
     utf8_length,
 )
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 FACET = "app.bsky.richtext.facet"
 PAGE_LIMIT = 512 * 1024  # bytes of a page read for its metadata (the <head> comes first)

@@ -18,14 +18,18 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from staffetta.channels import bluesky_api as api
 from staffetta.core.channel import retry_after_seconds
 from staffetta.core.clock import Clock
 from staffetta.core.errors import AuthError, RateLimited, TransientError, UnknownOutcome
+from staffetta.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,9 @@ e-mail whose metadata carries the delivery's key.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels import buttondown_api as api
 from staffetta.channels.email_render import (
@@ -46,8 +43,19 @@ from staffetta.core.channel import (
     Reconciled,
 )
 from staffetta.core.errors import AuthError, InputError, PermanentError, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import prepare_image
 from staffetta.core.model import Account, ChannelGroup, Post
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
+
+if TYPE_CHECKING:
+    import asyncio
+else:
+    asyncio = lazy_module("asyncio")
 
 STATUSES = ("draft", "about_to_send")
 DELIVERY_KEY = "staffetta_delivery"

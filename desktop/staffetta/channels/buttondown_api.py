@@ -11,9 +11,7 @@ request replay its first response.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from staffetta.channels.owned_common import normalise_site_url
 from staffetta.core.channel import classify_transport_error, retry_after_seconds
@@ -25,6 +23,12 @@ from staffetta.core.errors import (
     TransientError,
     UnknownOutcome,
 )
+from staffetta.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 PLATFORM = "Buttondown"
 DEFAULT_API = "https://api.buttondown.com"

@@ -21,9 +21,8 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 import regex
 
 from staffetta.channels import discord_api as api
@@ -43,9 +42,15 @@ from staffetta.core.channel import (
 )
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import AuthError, InputError, PermanentError, RateLimited, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import ImageInfo, inspect_image, prepare_image
 from staffetta.core.model import Account, ChannelGroup, Image, Post
 from staffetta.core.text import find_links
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 CONTENT_LIMIT = 2000
 MAX_FILES = 10

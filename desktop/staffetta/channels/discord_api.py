@@ -17,10 +17,8 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
-
-import httpx
 
 from staffetta.core.channel import classify_transport_error, retry_after_seconds
 from staffetta.core.errors import (
@@ -32,6 +30,12 @@ from staffetta.core.errors import (
     TransientError,
     UnknownOutcome,
 )
+from staffetta.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 PLATFORM = "Discord"
 OFFICIAL = "https://discord.com"

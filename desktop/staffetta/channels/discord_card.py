@@ -9,10 +9,15 @@ post's title, or the link's address, so the post never waits for someone else's 
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import httpx
+from staffetta.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 FETCH_TIMEOUT = 5.0
 MAX_BYTES = 512 * 1024

@@ -25,9 +25,7 @@ import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels import meta_api as api
 from staffetta.channels.meta_auth import FACEBOOK, MetaSecret, sign_in
@@ -62,10 +60,16 @@ from staffetta.core.errors import (
     StaffettaError,
     TransientError,
 )
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import prepare_image
 from staffetta.core.model import Account, Post
 from staffetta.core.oauth import OAuthError
 from staffetta.core.text import entities
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 MAX_PHOTOS = 10
 PHOTO_BYTES = 10 * 1024 * 1024  # widely quoted; Meta's reference gives no number

@@ -19,9 +19,7 @@ found there is published (never a second post created), so the email goes out on
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels import ghost_api as api
 from staffetta.channels import ghost_publish as steps
@@ -40,7 +38,13 @@ from staffetta.core.channel import (
 )
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import AuthError, InputError, PermanentError, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.model import Account, ChannelGroup, Post
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 MAX_IMAGES = 50
 

@@ -18,9 +18,7 @@ professional (Business or Creator) one, added as a tester while the app is in de
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels import meta_api as api
 from staffetta.channels import meta_containers as containers
@@ -55,9 +53,15 @@ from staffetta.core.errors import (
     PermanentError,
     TransientError,
 )
+from staffetta.core.lazy import lazy_module
 from staffetta.core.model import Account, Post
 from staffetta.core.oauth import OAuthError
 from staffetta.core.text import entities
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 RULES = images.ImageRules(
     platform="Instagram",

@@ -23,10 +23,8 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
-
-import httpx
 
 from staffetta.channels import linkedin_api as api
 from staffetta.channels import linkedin_text as little
@@ -49,9 +47,15 @@ from staffetta.core.channel import (
 )
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import AuthError, InputError, PermanentError, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import prepare_image
 from staffetta.core.model import Account, ChannelGroup, Post
 from staffetta.core.text import entities
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 MAX_IMAGES = 20  # content.multiImage takes 2 to 20
 IMAGE_BYTES = 8 * 1024 * 1024

@@ -11,9 +11,7 @@ user signs in again. The keyring holds the client secret and the token as one JS
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from staffetta.channels import linkedin_api as api
 from staffetta.channels.x_oauth import (
@@ -25,7 +23,13 @@ from staffetta.channels.x_oauth import (
 )
 from staffetta.core.channel import Authorization
 from staffetta.core.errors import TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.oauth import BrowserOpener, OAuthError
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 WARN_BEFORE = 7 * 86400.0  # remind the user this long before the token lapses
 

@@ -19,13 +19,10 @@ yet is started, never created a second time.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
-
-import httpx
 
 from staffetta.channels import listmonk_api as api
 from staffetta.channels.email_render import (
@@ -48,8 +45,19 @@ from staffetta.core.channel import (
     Reconciled,
 )
 from staffetta.core.errors import AuthError, InputError, PermanentError, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import prepare_image
 from staffetta.core.model import Account, ChannelGroup, Post
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
+
+if TYPE_CHECKING:
+    import asyncio
+else:
+    asyncio = lazy_module("asyncio")
 
 STATUSES = ("draft", "running")
 CONTENT_TYPES = ("markdown", "html")

@@ -10,9 +10,7 @@ bad values, 404, 429 without headers, 5xx.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from staffetta.core.channel import classify_transport_error, retry_after_seconds
 from staffetta.core.errors import (
@@ -23,6 +21,12 @@ from staffetta.core.errors import (
     TransientError,
     UnknownOutcome,
 )
+from staffetta.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 PLATFORM = "Listmonk"
 

@@ -19,9 +19,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 import regex
 
 from staffetta.channels import mastodon_api as api
@@ -54,10 +53,16 @@ from staffetta.core.channel import (
 )
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import AuthError, InputError, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import ImageInfo, inspect_image
 from staffetta.core.model import Account, ChannelGroup, Post
 from staffetta.core.text import entities, grapheme_count, mastodon_length
 from staffetta.core.thread import join_parts, plan_thread, thread_parts
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 __all__ = [
     "AppRegistration",

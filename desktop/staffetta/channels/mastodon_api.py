@@ -12,10 +12,8 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from staffetta.core.channel import classify_status, classify_transport_error, retry_after_seconds
 from staffetta.core.errors import (
@@ -27,6 +25,12 @@ from staffetta.core.errors import (
     TransientError,
     UnknownOutcome,
 )
+from staffetta.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 PLATFORM = "Mastodon"
 

@@ -11,13 +11,12 @@ not, so one app per connection is the compatible choice. Tokens do not expire un
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
-
-import httpx
 
 from staffetta.channels import mastodon_api as api
 from staffetta.core.clock import Clock, SystemClock
+from staffetta.core.lazy import lazy_module
 from staffetta.core.oauth import (
     BrowserOpener,
     LoopbackReceiver,
@@ -26,6 +25,11 @@ from staffetta.core.oauth import (
     new_state,
     run_browser_authorization,
 )
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 # What publishing needs: post statuses and media, read our own account and statuses (reconcile).
 SCOPES = "read:accounts read:statuses write:media write:statuses"

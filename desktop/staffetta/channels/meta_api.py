@@ -30,10 +30,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from staffetta.core.channel import classify_transport_error, retry_after_seconds
 from staffetta.core.errors import (
@@ -45,6 +43,12 @@ from staffetta.core.errors import (
     TransientError,
     UnknownOutcome,
 )
+from staffetta.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 GRAPH_VERSION = "v25.0"  # Facebook and Instagram Graph API version, in one place
 THREADS_VERSION = "v1.0"

@@ -33,14 +33,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
-
-import httpx
 
 from staffetta.channels import meta_api as api
 from staffetta.core.clock import Clock
 from staffetta.core.errors import AuthError, DeliveryError, StaffettaError, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.oauth import (
     BrowserOpener,
     LoopbackReceiver,
@@ -49,6 +48,11 @@ from staffetta.core.oauth import (
     new_state,
     run_browser_authorization,
 )
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 log = logging.getLogger(__name__)
 

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels import meta_api as api
 from staffetta.channels.meta_auth import DEFAULT_REDIRECT_URI, MetaSecret, Product, fresh_secret
 from staffetta.core.channel import Channel, DeliveryContext, Field
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import AuthError, InputError, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import ImageInfo, inspect_image
 from staffetta.core.model import Account, ChannelGroup
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 CREATE_APP_URL = "https://developers.facebook.com/apps"
 

@@ -22,13 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from staffetta.channels import meta_api as api
 from staffetta.core.clock import Clock
 from staffetta.core.errors import DeliveryError, PermanentError, RateLimited, TransientError
+from staffetta.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 # Meta advises patience: poll with growing pauses, ≈ 5 minutes in all, then let the engine retry.
 STATUS_DELAYS = (1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 30.0, 60.0, 60.0, 60.0)

@@ -30,18 +30,26 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
-from PIL import Image as PILImage
 
 from staffetta.channels import meta_api as api
 from staffetta.channels.meta_common import Progress
 from staffetta.core.channel import DeliveryContext, Fix, Problem
 from staffetta.core.errors import InputError, PermanentError, RateLimited
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import ImageInfo, PreparedImage, inspect_image, prepare_image
 from staffetta.core.model import Account, Delivery, Post
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+else:
+    PILImage = lazy_module("PIL.Image")
 
 FITS = ("pad", "crop")
 IMAGE_WAIT = 60.0  # seconds between looks at an image that is not online yet

@@ -22,9 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels import micropub_api as api
 from staffetta.channels.micropub_discovery import discover, sign_in
@@ -48,8 +46,14 @@ from staffetta.core.channel import (
 )
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import AuthError, InputError, PermanentError, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import prepare_image
 from staffetta.core.model import Account, ChannelGroup, Post
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 MAX_IMAGES = 20
 MAX_IMAGE_BYTES = 10 * 1024 * 1024

@@ -18,15 +18,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin, urlsplit
-
-import httpx
 
 from staffetta.channels import micropub_api as api
 from staffetta.channels.owned_common import normalise_site_url
 from staffetta.core.channel import Authorization
 from staffetta.core.errors import InputError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.oauth import (
     BrowserOpener,
     LoopbackReceiver,
@@ -35,6 +34,11 @@ from staffetta.core.oauth import (
     new_state,
     run_browser_authorization,
 )
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 RELS = ("micropub", "token_endpoint", "authorization_endpoint", "indieauth-metadata")
 SCOPES = "create media"

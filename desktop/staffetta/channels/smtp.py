@@ -23,7 +23,6 @@ whom) and the user decides — "send again" re-sends only to the uncertain reade
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import re
@@ -33,9 +32,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formataddr, getaddresses, parseaddr
 from pathlib import Path
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels.email_render import newsletter_problems, subject_of
 from staffetta.channels.owned_common import OwnedPreviewer, is_loopback_host
@@ -65,8 +62,19 @@ from staffetta.core.errors import (
     TransientError,
     UnknownOutcome,
 )
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import prepare_image
 from staffetta.core.model import Account, ChannelGroup, Post
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
+
+if TYPE_CHECKING:
+    import asyncio
+else:
+    asyncio = lazy_module("asyncio")
 
 SECURITY = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}

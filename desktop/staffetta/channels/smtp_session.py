@@ -24,11 +24,10 @@ from __future__ import annotations
 import functools
 import os
 import re
-import smtplib
 import socket
-import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from staffetta.core.errors import (
     AuthError,
@@ -38,6 +37,17 @@ from staffetta.core.errors import (
     TransientError,
     UnknownOutcome,
 )
+from staffetta.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import ssl
+else:
+    ssl = lazy_module("ssl")
+
+if TYPE_CHECKING:
+    import smtplib
+else:
+    smtplib = lazy_module("smtplib")
 
 CONNECT_TIMEOUT = 30.0
 # RFC 5321 §4.5.3.2.6: a client should wait 10 minutes for the reply to the end of the data.

@@ -31,7 +31,6 @@ taken by someone else's file gets another suffix; nothing that is not ours is ev
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import hashlib
@@ -41,9 +40,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from staffetta.core.channel import (
     Channel,
@@ -65,10 +62,21 @@ from staffetta.core.errors import (
     StaffettaError,
     TransientError,
 )
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import inspect_image, prepare_image
 from staffetta.core.model import Account, ChannelGroup, Post
 from staffetta.core.postfile import render_html, slugify
 from staffetta.core.text import entities, grapheme_count
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
+
+if TYPE_CHECKING:
+    import asyncio
+else:
+    asyncio = lazy_module("asyncio")
 
 FLAVOURS = ("hugo", "jekyll", "eleventy")
 MAX_IMAGES = 50
@@ -180,7 +188,7 @@ class StaticSiteChannel(Channel):
 
     def __init__(self) -> None:
         self._image_checks: dict[tuple[str, int, int], str | None] = {}
-        self._html_cache: tuple[str, str] = ("", render_html(""))
+        self._html_cache: tuple[str, str] = ("", "")  # render_html("") without loading Markdown
 
     # --- identity -----------------------------------------------------------------------------
     def endpoint(self, account: Account) -> str:

@@ -20,9 +20,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels import telegram_api as api
 from staffetta.channels.telegram_text import (
@@ -46,8 +44,14 @@ from staffetta.core.channel import (
 )
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import AuthError, InputError, PermanentError, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.media import ImageInfo, inspect_image, prepare_image
 from staffetta.core.model import Account, ChannelGroup, Image, Post
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 MAX_PHOTOS = 10  # sendMediaGroup takes 2-10 items
 PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto: at most 10 MB

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import regex
-from markdown_it import MarkdownIt
 
 from staffetta.core.text import Span, SpanKind, find_hashtags, find_links, to_utf16_range
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 TEXT_LIMIT = 4096  # sendMessage: 1-4096 characters after entities parsing
 CAPTION_LIMIT = 1024  # sendPhoto / first item of sendMediaGroup: 0-1024
@@ -122,6 +124,8 @@ def telegram_length(markdown: str) -> int:
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # ~25 ms: loaded with the first render
+
     # Inline rules only: no headings, lists or code, so nothing but the subset changes the text.
     return MarkdownIt("zero").enable(["emphasis", "link", "escape", "newline"])
 

@@ -22,9 +22,7 @@ Threads account added as a tester while the app is in development.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels import meta_api as api
 from staffetta.channels import meta_containers as containers
@@ -58,10 +56,16 @@ from staffetta.core.errors import (
     PermanentError,
     TransientError,
 )
+from staffetta.core.lazy import lazy_module
 from staffetta.core.model import Account, Post
 from staffetta.core.oauth import OAuthError
 from staffetta.core.text import entities
 from staffetta.core.thread import thread_parts
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 RULES = images.ImageRules(
     platform="Threads",

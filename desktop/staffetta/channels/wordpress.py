@@ -17,9 +17,7 @@ image, tags (and the default category) matched by name or created
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels import wordpress_api as api
 from staffetta.channels import wordpress_publish as steps
@@ -39,7 +37,13 @@ from staffetta.core.channel import (
 )
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import AuthError, InputError, PermanentError, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.model import Account, ChannelGroup, Post
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 MAX_IMAGES = 50
 

@@ -18,19 +18,17 @@ then shows the new password on the page, and the user pastes it into Staffetta.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import uuid
 import webbrowser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
-
-import httpx
 
 from staffetta.channels import wordpress_api as api
 from staffetta.channels.owned_common import is_loopback_host, normalise_site_url
 from staffetta.core.channel import Authorization
 from staffetta.core.errors import AuthError, InputError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.oauth import (
     BrowserOpener,
     LoopbackReceiver,
@@ -38,6 +36,16 @@ from staffetta.core.oauth import (
     new_state,
     run_browser_authorization,
 )
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
+
+if TYPE_CHECKING:
+    import asyncio
+else:
+    asyncio = lazy_module("asyncio")
 
 APP_NAME = "Staffetta"
 # WordPress lists approved applications under this id (a UUID), so the user can revoke them.

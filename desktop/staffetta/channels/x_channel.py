@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels import x_api as api
 from staffetta.channels.x_connect import XSession, me_of, sign_in
@@ -39,9 +37,15 @@ from staffetta.core.channel import (
 )
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import InputError, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.model import Account, ChannelGroup, Post
 from staffetta.core.text import entities, weighted_length
 from staffetta.core.thread import thread_parts
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 APP_HELP = (
     "X lets only registered apps post, so you use your own (free) one: on developer.x.com "

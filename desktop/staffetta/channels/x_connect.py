@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from staffetta.channels import x_api as api
 from staffetta.channels.x_oauth import (
@@ -29,7 +27,13 @@ from staffetta.channels.x_oauth import (
 )
 from staffetta.core.channel import Authorization
 from staffetta.core.errors import AuthError, TransientError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.oauth import BrowserOpener, OAuthError
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-import httpx
-
+from staffetta.core.lazy import lazy_module
 from staffetta.core.oauth import (
     BrowserOpener,
     LoopbackReceiver,
@@ -25,6 +24,11 @@ from staffetta.core.oauth import (
     new_state,
     run_browser_authorization,
 )
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 SIGN_IN_TIMEOUT = 300.0

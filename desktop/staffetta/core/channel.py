@@ -11,9 +11,7 @@ import abc
 import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.core.clock import Clock
 from staffetta.core.errors import (
@@ -24,9 +22,15 @@ from staffetta.core.errors import (
     TransientError,
     UnknownOutcome,
 )
+from staffetta.core.lazy import lazy_module
 from staffetta.core.model import Account, ChannelGroup, Delivery, Image, Post
 from staffetta.core.text import Span
 from staffetta.core.thread import join_parts, plan_thread
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 
 @dataclass(frozen=True, slots=True)

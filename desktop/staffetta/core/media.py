@@ -26,12 +26,19 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from typing import TYPE_CHECKING, Any
 
 from staffetta.core.errors import InputError, StoreError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.model import Image as ImageAttachment
+
+if TYPE_CHECKING:
+    import PIL
+    from PIL import Image, ImageSequence
+else:  # Pillow (~30 ms) is loaded when an image is first inspected or prepared
+    PIL = lazy_module("PIL")
+    Image = lazy_module("PIL.Image")
+    ImageSequence = lazy_module("PIL.ImageSequence")
 
 __all__ = [
     "ImageInfo",
@@ -70,14 +77,15 @@ _MAX_SHRINK_ROUNDS = 12
 # Decoded frames of an animation are held in memory as RGBA: cap their total pixels (~800 MB).
 _MAX_ANIMATION_PIXELS = 200_000_000
 _ORIENTATION_TAG = 0x0112
-_TRANSPOSE_FOR_ORIENTATION: dict[int, tuple[Image.Transpose, ...]] = {
-    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
-    3: (Image.Transpose.ROTATE_180,),
-    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
-    5: (Image.Transpose.TRANSPOSE,),
-    6: (Image.Transpose.ROTATE_270,),
-    7: (Image.Transpose.TRANSVERSE,),
-    8: (Image.Transpose.ROTATE_90,),
+# EXIF orientation -> the names of the ``Image.Transpose`` steps that undo it.
+_TRANSPOSE_FOR_ORIENTATION: dict[int, tuple[str, ...]] = {
+    2: ("FLIP_LEFT_RIGHT",),
+    3: ("ROTATE_180",),
+    4: ("FLIP_TOP_BOTTOM",),
+    5: ("TRANSPOSE",),
+    6: ("ROTATE_270",),
+    7: ("TRANSVERSE",),
+    8: ("ROTATE_90",),
 }
 
 
@@ -191,7 +199,7 @@ def _opened(path: Path) -> Iterator[Image.Image]:
             image = Image.open(path, formats=formats)
     except Image.DecompressionBombError:
         raise _too_large(name) from None
-    except UnidentifiedImageError:
+    except PIL.UnidentifiedImageError:
         raise _not_an_image(path) from None
     except PermissionError:
         raise InputError(
@@ -519,8 +527,8 @@ def _finish(
     fmt = _choose_format(source, _has_alpha(work), allowed)
     keep_original = untouched and fmt == "JPEG"
     with _quiet():
-        for method in _TRANSPOSE_FOR_ORIENTATION.get(orientation, ()):
-            work = work.transpose(method)
+        for step in _TRANSPOSE_FOR_ORIENTATION.get(orientation, ()):
+            work = work.transpose(Image.Transpose[step])
         if orientation in (5, 6, 7, 8):
             target_size = (target_size[1], target_size[0])
         if work.size != target_size:

@@ -14,7 +14,6 @@ logs or formats codes, verifiers or tokens into messages.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import hashlib
@@ -25,10 +24,16 @@ import secrets
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from staffetta.core.errors import StaffettaError
+from staffetta.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import asyncio
+else:
+    asyncio = lazy_module("asyncio")
 
 __all__ = [
     "BrowserOpener",

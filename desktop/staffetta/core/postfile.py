@@ -31,13 +31,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from markdown_it import MarkdownIt
-
 from staffetta.core.errors import InputError
 from staffetta.core.model import Image, Post
 
 if TYPE_CHECKING:
     import yaml
+    from markdown_it import MarkdownIt
 
 KNOWN_KEYS = frozenset(
     {"title", "tags", "link", "content_warning", "cw", "schedule", "images", "overrides"}
@@ -321,6 +320,8 @@ def _overrides(value: object, name: str) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # ~25 ms: loaded with the first render
+
     # CommonMark with raw HTML off (user text never injects markup; markdown-it also refuses
     # javascript:/data: links) and bare URLs turned into links.
     md = MarkdownIt("commonmark", {"html": False, "linkify": True}).enable("linkify")
@@ -377,6 +378,8 @@ def _render_as_is(
 def _block_markdown() -> MarkdownIt:
     """:func:`_markdown` that stops after the block structure: its inline tokens hold their
     content, rendered separately by :func:`_inline_html`."""
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": True}).enable("linkify")
     core = md.get_active_rules()["core"]
     md.core.ruler.disable(core[core.index("block") + 1 :])

@@ -25,6 +25,7 @@ import enum
 import functools
 import sys
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import regex
@@ -51,6 +52,7 @@ class Span:
 __all__ = [
     "Span",
     "SpanKind",
+    "cluster_runs",
     "entities",
     "find_hashtags",
     "find_links",
@@ -101,7 +103,49 @@ _CACHED_COUNT_MIN = 1000
 def _line_grapheme_count(line: str) -> int:
     if line.isascii():
         return len(line)  # no LF in a line, so no CR LF either
-    return len(_GRAPHEME.findall(line))
+    return sum(
+        len(run) if single else len(_GRAPHEME.findall(run)) for run, single in cluster_runs(line)
+    )
+
+
+# Code points that can share a grapheme cluster with a neighbour: every Grapheme_Cluster_Break
+# value but Other (Extend, ZWJ, SpacingMark, Prepend, Regional_Indicator, the Hangul jamo and
+# syllables, CR, LF, Control). No rule of UAX #29 joins two code points that are both Other
+# (GB9c needs a virama between its consonants, GB11 a ZWJ between its pictographs), so between
+# two of them there is always a cluster boundary.
+_MAY_JOIN = regex.compile(r"[^\p{Grapheme_Cluster_Break=Other}]+")
+
+
+def cluster_runs(text: str) -> Iterator[tuple[str, bool]]:
+    """``text`` cut into consecutive runs, each with whether every code point of the run is a
+    grapheme cluster of its own (``True``), or not known to be (``False``: cut it with ``\\X``).
+
+    Each run of code points that may join a neighbour is taken with the code point either side
+    of it, so a run flagged ``False`` holds whole clusters and starts and ends at boundaries:
+    ``\\X`` finds in it the clusters it has in ``text``. Finding those runs is ~20 times cheaper
+    than cutting a line of ordinary text (a few emoji, accents) into clusters.
+    """
+    size = len(text)
+    position = 0
+    start = end = -1  # the run being gathered
+    for match in _MAY_JOIN.finditer(text):
+        first, last = max(match.start() - 1, 0), min(match.end() + 1, size)
+        if first < end:  # one code point between this run and the last: the same cluster(s)
+            end = last
+            continue
+        if start >= 0:
+            if position < start:
+                yield text[position:start], True
+            yield text[start:end], False
+            position = end
+        start, end = first, last
+    if start >= 0:
+        if position < start:
+            yield text[position:start], True
+        yield text[start:end], False
+        position = end
+    if position < size:
+        yield text[position:], True
 
 
 def utf8_length(text: str) -> int:
