@@ -63,11 +63,23 @@ def accent_colour(channel: str, palette: QPalette) -> QColor:
     return palette.color(QPalette.ColorRole.Link)
 
 
+_AVATARS: dict[tuple[str, str, str, float, int], QPixmap] = {}
+
+
 def draw_avatar(channel: str, initial: str, font: QFont, ratio: float, size: int) -> QPixmap:
     """A round avatar in the platform's colour with the account's initial and the channel's mark.
 
-    (Staffetta never downloads profile pictures: the preview must work offline.)
+    (Staffetta never downloads profile pictures: the preview must work offline.) Painted once per
+    look: twenty accounts of two channels share a handful of pixmaps.
     """
+    key = (channel, initial, font.key(), ratio, size)
+    pixmap = _AVATARS.get(key)
+    if pixmap is None:
+        pixmap = _AVATARS[key] = _paint_avatar(channel, initial, font, ratio, size)
+    return pixmap
+
+
+def _paint_avatar(channel: str, initial: str, font: QFont, ratio: float, size: int) -> QPixmap:
     pixmap = QPixmap(round(size * ratio), round(size * ratio))
     pixmap.setDevicePixelRatio(ratio)
     pixmap.fill(Qt.GlobalColor.transparent)
