@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -309,27 +308,26 @@ async def fetch_instance_settings(
 # --- the text of a published status -------------------------------------------------------------
 
 
-class _TextOf(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag == "p" and self.parts:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
 def html_to_text(content: str) -> str:
     """Plain text of a status's ``content`` HTML (links keep their full URL)."""
-    parser = _TextOf()
+    from html.parser import HTMLParser  # with its dozen regular expressions: only when needed
+
+    parts: list[str] = []
+
+    class TextOf(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "br":
+                parts.append("\n")
+            elif tag == "p" and parts:
+                parts.append("\n\n")
+
+        def handle_data(self, data: str) -> None:
+            parts.append(data)
+
+    parser = TextOf(convert_charrefs=True)
     parser.feed(content)
     parser.close()
-    return "".join(parser.parts)
+    return "".join(parts)
 
 
 _REMOTE_MENTION = re.compile(r"(?<![\w/])(@\w[\w.-]*)@[\w.-]*\w", re.UNICODE)
