@@ -16,7 +16,7 @@ import functools
 
 import regex
 
-from staffetta.core.text import find_hashtags, find_links, find_mentions
+from staffetta.core.text import cluster_runs, find_hashtags, find_links, find_mentions
 
 THREADS_LIMIT = 500
 THREADS_MAX_LINKS = 5
@@ -57,7 +57,21 @@ _CACHED_LINES_MIN = 1000
 
 @functools.lru_cache(maxsize=1024)
 def _line_length(line: str) -> int:
-    return _clusters_length(line)  # no LF in a line: a CR in it is a cluster of its own
+    # No LF in a line: a CR in it is a cluster of its own. Only the runs where code points may
+    # join are cut into clusters; elsewhere each code point is one, an emoji by its bytes.
+    if line.isascii():
+        return len(line)
+    total = 0
+    for run, single in cluster_runs(line):
+        if not single:
+            total += _clusters_length(run)
+            continue
+        total += len(run)
+        if not run.isascii():
+            for char in _EMOJI_CHAR.findall(run):
+                if char not in _TEXT_STYLE:
+                    total += len(char.encode("utf-8", "surrogatepass")) - 1
+    return total
 
 
 def _clusters_length(text: str) -> int:
