@@ -149,9 +149,20 @@
     </message>
 </context>
 <context>
+    <name>PreviewPane</name>
+    <message numerus="yes">
+        <location filename="../../desktop/staffetta/ui/preview.py" line="+139"/>
+        <source>Start writing: each of the %n chosen channel(s) shows its preview here.</source>
+        <translation>
+            <numerusform>Start writing: the chosen channel shows its preview here.</numerusform>
+            <numerusform>Start writing: each of the %n chosen channels shows its preview here.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>Tray</name>
     <message numerus="yes">
-        <location filename="../../desktop/staffetta/ui/tray.py" line="+215"/>
+        <location filename="../../desktop/staffetta/ui/tray.py" line="+217"/>
         <source>%n post(s) need you</source>
         <translation>
             <numerusform>%n post needs you</numerusform>

@@ -2324,7 +2324,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>OwnedFirstNote</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/preview.py" line="+52"/>
+        <location filename="../../desktop/staffetta/ui/preview.py" line="+57"/>
         <source>Tip: add a channel you own</source>
         <translation>Suggerimento: aggiungi un canale tutto tuo</translation>
     </message>
@@ -2348,7 +2348,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>PreviewCard</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/preview_card.py" line="+254"/>
+        <location filename="../../desktop/staffetta/ui/preview_card.py" line="+293"/>
         <source>Show less</source>
         <translation>Mostra meno</translation>
     </message>
@@ -2388,7 +2388,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>Link: {url}</translation>
     </message>
     <message>
-        <location line="+44"/>
+        <location line="+49"/>
         <source>{index}/{total}</source>
         <translation>{index}/{total}</translation>
     </message>
@@ -2443,7 +2443,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>Lunghezza: {count}</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+10"/>
         <source>Post text, part {n}</source>
         <translation>Testo del post, parte {n}</translation>
     </message>
@@ -2465,8 +2465,16 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <source>Choose where to publish to see the previews.</source>
         <translation>Scegli dove pubblicare per vedere le anteprime.</translation>
     </message>
+    <message numerus="yes">
+        <location line="+26"/>
+        <source>Start writing: each of the %n chosen channel(s) shows its preview here.</source>
+        <translation>
+            <numerusform>Inizia a scrivere: qui compare l’anteprima del canale scelto.</numerusform>
+            <numerusform>Inizia a scrivere: qui compare l’anteprima di ciascuno dei %n canali scelti.</numerusform>
+        </translation>
+    </message>
     <message>
-        <location line="+40"/>
+        <location line="+80"/>
         <source>This version of Staffetta does not know the channel &apos;{name}&apos;.</source>
         <translation>Questa versione di Staffetta non conosce il canale «{name}».</translation>
     </message>
@@ -2585,7 +2593,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>Shell</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/app.py" line="+172"/>
+        <location filename="../../desktop/staffetta/ui/app.py" line="+191"/>
         <source>Staffetta is still running</source>
         <translation>Staffetta è ancora in funzione</translation>
     </message>
@@ -2598,7 +2606,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location line="-96"/>
+        <location line="-113"/>
         <source>Staffetta cannot open your outbox. Nothing in it was changed.</source>
         <translation>Staffetta non riesce ad aprire la posta in uscita. Non è stato modificato nulla.</translation>
     </message>
@@ -2784,7 +2792,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>&amp;Esci</translation>
     </message>
     <message numerus="yes">
-        <location line="+37"/>
+        <location line="+39"/>
         <source>%n post(s) need you</source>
         <translation>
             <numerusform>%n post richiede il tuo intervento</numerusform>

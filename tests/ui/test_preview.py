@@ -312,6 +312,27 @@ def test_the_owned_first_note_appears_only_when_every_channel_is_social(
     assert pane.empty_label.isVisible()
 
 
+def test_before_anything_is_written_one_line_stands_in_for_the_cards(
+    world: World, qtbot: QtBot
+) -> None:
+    pane = world.pane(qtbot)
+    pane.set_post(Post(body="  \n"), [world.mastodon, world.blog])
+    assert pane.cards() == []
+    assert pane.empty_label.isVisible()
+    assert "Start writing: each of the 2 chosen channel" in pane.empty_label.text()
+
+    pane.set_post(Post(body="H"), [world.mastodon, world.blog])  # the first character
+    assert [card.count_text() for card in pane.cards()][0].startswith("1 / ")
+    assert len(pane.cards()) == 2
+    assert not pane.empty_label.isVisible()
+
+    pane.set_post(Post(body="", title="Only a title"), [world.blog])
+    assert len(pane.cards()) == 1
+    pane.set_post(Post(body=""), [world.mastodon])  # a social channel alone: the nudge stays
+    assert pane.cards() == []
+    assert pane.owned_note.isVisible()
+
+
 def test_dismissing_the_owned_first_note_is_remembered(world: World, qtbot: QtBot) -> None:
     pane = world.pane(qtbot)
     pane.set_post(Post(body="Hello"), [world.mastodon])

@@ -110,7 +110,8 @@ class PreviewPane(QScrollArea):
         self.owned_note.addRequested.connect(self.addOwnedRequested)
         self.owned_note.dismissed.connect(self._dismiss_owned_note)
         self._layout.addWidget(self.owned_note)
-        self.empty_label = QLabel(self.tr("Choose where to publish to see the previews."), body)
+        self._choose_text = self.tr("Choose where to publish to see the previews.")
+        self.empty_label = QLabel(self._choose_text, body)
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._layout.addWidget(self.empty_label)
@@ -123,15 +124,29 @@ class PreviewPane(QScrollArea):
 
     # --- public ------------------------------------------------------------------------------
     def set_post(self, post: Post, accounts: Sequence[Account]) -> None:
-        """Show ``post`` as each of ``accounts`` will publish it (cheap: call it per keystroke)."""
+        """Show ``post`` as each of ``accounts`` will publish it (cheap: call it per keystroke).
+
+        Before anything is written (no text, title or image) one line stands in for the cards:
+        empty cards say nothing, and a window opening on twenty accounts need not build them."""
         channels = self._ctx.runtime.channels
-        inputs: list[tuple[str, CardInput]] = []
-        groups: list[ChannelGroup] = []
-        for account in accounts:
-            channel = channels.get(account.channel)
-            if channel is not None:
-                groups.append(channel.group)
-            inputs.append((account.id, self._card_input(channel, post, account)))
+        found = [(account, channels.get(account.channel)) for account in accounts]
+        groups = [channel.group for _, channel in found if channel is not None]
+        self._update_owned_note(groups)
+        if accounts and _blank(post):
+            self._sync_cards([])
+            self.empty_label.setText(
+                self.tr(
+                    "Start writing: each of the %n chosen channel(s) shows its preview here.",
+                    "",
+                    len(accounts),
+                )
+            )
+            self.empty_label.setVisible(True)
+            return
+        self.empty_label.setText(self._choose_text)
+        inputs = [
+            (account.id, self._card_input(channel, post, account)) for account, channel in found
+        ]
         self._sync_cards([account_id for account_id, _ in inputs])
         shown: list[PreviewCard] = []
         for account_id, card_input in inputs:
@@ -141,7 +156,6 @@ class PreviewPane(QScrollArea):
             if in_view:
                 shown.append(card)
         self.empty_label.setVisible(not inputs)
-        self._update_owned_note(groups)
         self._settle_layout(shown)
 
     def cards(self) -> list[PreviewCard]:
@@ -274,3 +288,14 @@ class PreviewPane(QScrollArea):
         self._note_dismissed = True
         self._ctx.settings.setValue(OWNED_NOTE_DISMISSED, True)
         self.owned_note.setVisible(False)
+
+
+def _blank(post: Post) -> bool:
+    """Nothing written yet, for any account."""
+    return not (
+        post.body.strip()
+        or post.title.strip()
+        or post.images
+        or post.link.strip()
+        or any(text.strip() for text in post.overrides.values())
+    )
