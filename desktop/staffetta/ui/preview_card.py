@@ -142,7 +142,10 @@ class PreviewCard(QFrame):
         names.addWidget(self.handle_label)
         self.count_label = QLabel(self)
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-        self.count_label.setAutoFillBackground(False)
+        # Opaque, on the card's colour: the count changes on every keystroke, and a label that
+        # paints its own background spares repainting the card (and the pane) beneath it.
+        self.count_label.setBackgroundRole(QPalette.ColorRole.Base)
+        self.count_label.setAutoFillBackground(True)
         header.addWidget(self.avatar, 0, Qt.AlignmentFlag.AlignTop)
         header.addLayout(names, 1)
         header.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignTop)

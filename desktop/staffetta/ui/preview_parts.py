@@ -156,6 +156,9 @@ class DocumentView(QWidget):
         policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
+        # A shared document is painted as a picture on the base colour that covers the whole
+        # view: when its text changes, the card beneath need not be painted again.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, documents is not None)
 
     def set_content(
         self, html: str, css: str = "", max_height: int = 0, *, layout_html: str = ""
@@ -303,6 +306,10 @@ class DocumentView(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         if not self._html:
+            if self._documents is not None:  # opaque: paints every pixel
+                painter = QPainter(self)
+                painter.fillRect(event.rect(), self.palette().color(QPalette.ColorRole.Base))
+                painter.end()
             return
         fade = bool(self._max_height) and self._full_height(self.width()) > self.height()
         simple = None if fade else self._simple_layout(max(1, self.width()))
