@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import sys
 import threading
@@ -77,6 +76,11 @@ if TYPE_CHECKING:
     import asyncio
 else:
     asyncio = lazy_module("asyncio")
+
+if TYPE_CHECKING:
+    import hashlib
+else:
+    hashlib = lazy_module("hashlib")
 
 FLAVOURS = ("hugo", "jekyll", "eleventy")
 MAX_IMAGES = 50

@@ -17,7 +17,6 @@ Ghostscript), and no Pillow warning leaves this module.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import math
 import os
@@ -39,6 +38,11 @@ else:  # Pillow (~30 ms) is loaded when an image is first inspected or prepared
     PIL = lazy_module("PIL")
     Image = lazy_module("PIL.Image")
     ImageSequence = lazy_module("PIL.ImageSequence")
+
+if TYPE_CHECKING:
+    import hashlib
+else:
+    hashlib = lazy_module("hashlib")
 
 __all__ = [
     "ImageInfo",

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import html
 import inspect
 import re
-import secrets
-import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,6 +31,21 @@ if TYPE_CHECKING:
     import asyncio
 else:
     asyncio = lazy_module("asyncio")
+
+if TYPE_CHECKING:
+    import hashlib
+else:
+    hashlib = lazy_module("hashlib")
+
+if TYPE_CHECKING:
+    import secrets
+else:
+    secrets = lazy_module("secrets")
+
+if TYPE_CHECKING:
+    import webbrowser
+else:
+    webbrowser = lazy_module("webbrowser")
 
 __all__ = [
     "BrowserOpener",

@@ -15,16 +15,15 @@ import contextlib
 import json
 import os
 import re
-import secrets
-import socket
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import StoreError
+from staffetta.core.lazy import lazy_module
 from staffetta.core.model import (
     BLOCKING_STATES,
     SENDABLE_STATES,
@@ -35,6 +34,11 @@ from staffetta.core.model import (
     State,
 )
 from staffetta.core.schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import socket
+else:
+    socket = lazy_module("socket")
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _BLOCKING = tuple(s.value for s in BLOCKING_STATES)
@@ -114,7 +118,7 @@ class Attempt:
 
 def new_owner_id() -> str:
     """A lease owner id that says which process holds it, so a dead owner's lease can be broken."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
 
 
 def _owner_is_dead(owner: str) -> bool:
@@ -363,7 +367,7 @@ class Store:
                         post_id,
                         account_id,
                         state.value,
-                        secrets.token_hex(16),
+                        os.urandom(16).hex(),
                         not_before,
                         not_before,
                         now,

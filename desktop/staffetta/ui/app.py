@@ -12,11 +12,13 @@ cannot be opened keeps the window from appearing.
 
 from __future__ import annotations
 
+import linecache
 import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 # The engine's modules (channels, store, HTTP) before Qt's: once PySide6 is loaded, its import hook
 # reads the whole source of every module imported after it (looking for the word "PySide6"), and
@@ -38,10 +40,12 @@ from staffetta.ui.context import AppContext
 from staffetta.ui.i18n import chosen_language, install_translators, resolve_language
 from staffetta.ui.icons import app_icon
 from staffetta.ui.main_window import MainWindow
-from staffetta.ui.network import NetworkMonitor
 from staffetta.ui.notifications import Notifier
 from staffetta.ui.settings_dialog import Preferences
 from staffetta.ui.tray import Tray, TrayState
+
+if TYPE_CHECKING:
+    from staffetta.ui.network import NetworkMonitor
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +132,10 @@ class Shell(QObject):
         self.tray = Tray(ctx, available=tray_available, parent=self)
         self.window.tray_available = self.tray.available
         self.notifier = Notifier(ctx, show=self._show_notification, parent=self)
-        self.network = NetworkMonitor(ctx.bridge, self)
+        # Watching the network only matters while the engine has something to deliver: it starts
+        # with the engine (Qt's network module and the system's reachability backend load then).
+        self.network: NetworkMonitor | None = None
+        ctx.bridge.started.connect(self._watch_network)
         # A `staffetta publish` in a terminal queues posts without telling the window: while the
         # engine is not running, notice its commits (SQLite's data version, next to free to read).
         self._data_version = ctx.runtime.store.data_version()
@@ -147,8 +154,14 @@ class Shell(QObject):
 
     def show(self) -> None:
         self.window.show()
-        # Loading the reachability backend talks to the system (D-Bus on Linux): after the window.
-        QTimer.singleShot(0, self.network.start)
+
+    def _watch_network(self) -> None:
+        if self.network is not None or self.quitting:
+            return
+        from staffetta.ui.network import NetworkMonitor
+
+        self.network = NetworkMonitor(self.ctx.bridge, self)
+        self.network.start()
 
     def quit(self) -> None:
         if self.quitting:
@@ -282,6 +295,10 @@ def main(argv: Sequence[str] | None = None, *, quit_after_startup: bool = False)
         _report(error, interactive=not quit_after_startup)
         return EXIT_ERROR
     shell = Shell(ctx)
+    # PySide's import hook has read the source of every module imported after Qt, looking for
+    # `from __feature__ import ...`; linecache keeps it (~60,000 lines, ~5 MB) only for
+    # tracebacks, which read it again when they need it.
+    linecache.clearcache()
     shell.finished.connect(app.quit)
     failures: list[StartupError] = []
 
