@@ -322,7 +322,7 @@ def test_before_anything_is_written_one_line_stands_in_for_the_cards(
     assert "Start writing: each of the 2 chosen channel" in pane.empty_label.text()
 
     pane.set_post(Post(body="H"), [world.mastodon, world.blog])  # the first character
-    assert [card.count_text() for card in pane.cards()][0].startswith("1 / ")
+    assert pane.cards()[0].count_text().startswith("1 / ")
     assert len(pane.cards()) == 2
     assert not pane.empty_label.isVisible()
 

@@ -91,6 +91,21 @@ def test_a_lazy_module_imports_at_first_attribute_access() -> None:
     assert "colorsys" in loaded
 
 
+def test_a_lazy_pattern_compiles_at_first_use_and_then_is_the_compiled_one() -> None:
+    loaded = _loaded_after(
+        """
+        import sys
+        from staffetta.core.lazy import lazy_regex
+        words = lazy_regex(r"\\p{L}+", "IGNORECASE")
+        assert "regex" not in sys.modules, "imported too early"
+        assert words.findall("Caffè, naïve!") == ["Caffè", "naïve"]
+        assert words.search("42 ok").group() == "ok"
+        assert "findall" in vars(words)  # later calls go straight to the compiled pattern
+        """
+    )
+    assert "regex" in loaded
+
+
 def test_a_sub_command_still_gets_the_full_command_line() -> None:
     loaded = _loaded_after(
         """

@@ -21,8 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import regex
-
 from staffetta.channels import mastodon_api as api
 from staffetta.channels.mastodon_connect import (
     AppRegistration,
@@ -53,7 +51,7 @@ from staffetta.core.channel import (
 )
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import AuthError, InputError, TransientError
-from staffetta.core.lazy import lazy_module
+from staffetta.core.lazy import lazy_module, lazy_regex
 from staffetta.core.media import ImageInfo, inspect_image
 from staffetta.core.model import Account, ChannelGroup, Post
 from staffetta.core.text import entities, grapheme_count, mastodon_length
@@ -80,7 +78,7 @@ __all__ = [
 ]
 
 # Whitespace as mastodon_length sees it: a blank text counts as empty (Ruby's ``blank?``).
-_BLANK = regex.compile(r"\p{White_Space}*")
+_BLANK = lazy_regex(r"\p{White_Space}*")
 
 
 class MastodonChannel(Channel):

@@ -41,3 +41,30 @@ class _LazyModule:
 def lazy_module(name: str) -> Any:
     """A stand-in for module ``name`` that imports it at its first attribute access."""
     return _LazyModule(name)
+
+
+class _LazyPattern:
+    """A ``regex`` pattern compiled at its first use. Its methods are then copied onto it, so
+    later calls cost what calls on the compiled pattern cost."""
+
+    def __init__(self, pattern: str, flags: tuple[str, ...]) -> None:
+        self._source = (pattern, flags)
+
+    def __getattr__(self, attribute: str) -> Any:
+        regex = importlib.import_module("regex")
+        pattern, flag_names = self._source
+        flags = 0
+        for name in flag_names:
+            flags |= getattr(regex, name)
+        compiled = regex.compile(pattern, flags)
+        for name in dir(compiled):
+            if not name.startswith("_"):
+                self.__dict__[name] = getattr(compiled, name)
+        return getattr(compiled, attribute)
+
+
+def lazy_regex(pattern: str, *flags: str) -> Any:
+    """``regex.compile(pattern, flags)`` at the pattern's first use; ``flags`` are the names of
+    ``regex`` flags ("IGNORECASE"). The ``regex`` module and its Unicode tables load with the first
+    pattern used, which a window opening on an empty draft never needs."""
+    return _LazyPattern(pattern, flags)

@@ -27,10 +27,12 @@ import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import regex
-from linkify_it import LinkifyIt
-from linkify_it.tlds import TLDS
+from staffetta.core.lazy import lazy_regex
+
+if TYPE_CHECKING:
+    from linkify_it import LinkifyIt
 
 
 class SpanKind(enum.StrEnum):
@@ -73,7 +75,7 @@ _CACHE_SIZE = 64
 # Lengths
 
 
-_GRAPHEME = regex.compile(r"\X")
+_GRAPHEME = lazy_regex(r"\X")
 
 
 def graphemes(text: str) -> list[str]:
@@ -113,7 +115,7 @@ def _line_grapheme_count(line: str) -> int:
 # syllables, CR, LF, Control). No rule of UAX #29 joins two code points that are both Other
 # (GB9c needs a virama between its consonants, GB11 a ZWJ between its pictographs), so between
 # two of them there is always a cluster boundary.
-_MAY_JOIN = regex.compile(r"[^\p{Grapheme_Cluster_Break=Other}]+")
+_MAY_JOIN = lazy_regex(r"[^\p{Grapheme_Cluster_Break=Other}]+")
 
 
 def cluster_runs(text: str) -> Iterator[tuple[str, bool]]:
@@ -201,45 +203,53 @@ _IDN_TLDS = (
     "台灣", "新加坡", "한국", "ไทย", "भारत", "இந்தியா", "امارات", "السعودية", "مصر", "ایران",
     "გე", "հայ",
 )  # fmt: skip
-_TLD_SET = frozenset(tld.lower() for tld in (*TLDS, *_IDN_TLDS))
 
 
-def _make_linkifier() -> LinkifyIt:
+@functools.cache
+def _tld_set() -> frozenset[str]:
+    from linkify_it.tlds import TLDS
+
+    return frozenset(tld.lower() for tld in (*TLDS, *_IDN_TLDS))
+
+
+@functools.cache
+def _linkifier() -> LinkifyIt:
+    """Built at the first text with a possible link (its patterns take a few milliseconds)."""
+    from linkify_it import LinkifyIt
+
     linkifier = LinkifyIt(options={"fuzzy_link": True, "fuzzy_email": False, "fuzzy_ip": False})
     # Every IANA TLD, not just linkify's short default list, so ``example.social`` is a link.
-    linkifier.tlds(sorted(_TLD_SET), False)
+    linkifier.tlds(sorted(_tld_set()), False)
     # Only web links count anywhere we post: no ftp:, mailto: or protocol-relative //host.
     linkifier.add("ftp:", None).add("mailto:", None).add("//", None)
     return linkifier
 
 
-_LINKIFIER = _make_linkifier()
-
 # Punctuation that ends a sentence rather than a URL when it is the URL's last character. linkify
 # already drops ASCII sentence punctuation; this adds the rest of Unicode (Arabic ؟ and ،,
 # ideographic 。and 、, closing quotes …) while keeping characters that legitimately end URLs.
-_TRAILING_PUNCT = regex.compile(r"(?:(?![/#%&*@\\])[\p{Po}\p{Pi}\p{Pf}])+\Z")
-_HAS_SCHEME = regex.compile(r"[a-z][a-z0-9+.-]*://", regex.IGNORECASE)
-_HTTP_SCHEME = regex.compile(r"https?://", regex.IGNORECASE)
+_TRAILING_PUNCT = lazy_regex(r"(?:(?![/#%&*@\\])[\p{Po}\p{Pi}\p{Pf}])+\Z")
+_HAS_SCHEME = lazy_regex(r"[a-z][a-z0-9+.-]*://", "IGNORECASE")
+_HTTP_SCHEME = lazy_regex(r"https?://", "IGNORECASE")
 
 
 # Whitespace-separated runs that could hold a link (a link never contains whitespace, and every
 # whitespace character is a link boundary for linkify): only these are handed to linkify, which
 # keeps long prose cheap. The lookbehind anchors each run at its start, so the scan is linear.
-_LINK_CANDIDATE = regex.compile(r"(?<!\S)\S*?[.:]\S*")
+_LINK_CANDIDATE = lazy_regex(r"(?<!\S)\S*?[.:]\S*")
 # Without a scheme, linkify needs a host ending in a known TLD: a run none of whose dot-separated
 # labels is a TLD cannot hold a link, and skipping it keeps dotted junk (``a.a.a…``) cheap.
 # (Checking every hyphen-separated part too only ever keeps more runs, which is safe.)
-_DOT_LABEL = regex.compile(r"\.([\p{L}\p{N}\p{M}-]+)")
+_DOT_LABEL = lazy_regex(r"\.([\p{L}\p{N}\p{M}-]+)")
 
 
 def _may_hold_link(run: str) -> bool:
     if "://" in run:
         return True
     for label in _DOT_LABEL.findall(run.lower()):
-        if label.startswith("xn--") or label in _TLD_SET:
+        if label.startswith("xn--") or label in _tld_set():
             return True  # linkify accepts any punycode TLD
-        if "-" in label and any(part in _TLD_SET for part in label.split("-")):
+        if "-" in label and any(part in _tld_set() for part in label.split("-")):
             return True
     return False
 
@@ -281,7 +291,7 @@ _line_links = functools.lru_cache(maxsize=1024)(_scan_links)
 @functools.lru_cache(maxsize=4096)
 def _run_links(run: str) -> tuple[tuple[int, int], ...]:
     try:
-        matches = _LINKIFIER.match(run) or []
+        matches = _linkifier().match(run) or []
     except Exception:  # pragma: no cover - third-party code must never break a preview
         return ()
     return tuple((int(match.index), int(match.last_index)) for match in matches)
@@ -331,12 +341,12 @@ def find_links(text: str, *, require_scheme: bool = False) -> tuple[Span, ...]:
 # ``-`` only between them; the optional domain is word characters joined by ``.`` or ``-``.
 # Not a mention when preceded by a word character, ``=`` or ``/`` (e-mail addresses, URL paths
 # and query strings), nor when followed by another ``@``, a word character or ``://``.
-_MENTION = regex.compile(
+_MENTION = lazy_regex(
     r"(?<![=/\w])@"
     r"(?P<user>[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)"
     r"(?:@(?P<domain>\w+(?:[.-]+\w+)*))?"
     r"(?![@\w]|://)",
-    regex.IGNORECASE,
+    "IGNORECASE",
 )
 
 # ``#tag``: letters, combining marks, decimal digits and connector punctuation (``_``), with the
@@ -345,11 +355,11 @@ _MENTION = regex.compile(
 # contain at least one alphabetic character (``#2024`` is not a tag) and the ``#`` must not follow
 # a word character, ``=``, ``/`` or ``)`` (``C#``, URL fragments, ``&#39;``).
 _TAG_CHAR = r"[\p{L}\p{M}\p{Nd}\p{Pc}]"
-_HASHTAG = regex.compile(
+_HASHTAG = lazy_regex(
     r"(?<![=/)&\w])[#\uff03]"
     rf"(?P<tag>{_TAG_CHAR}(?:[\p{{L}}\p{{M}}\p{{Nd}}\p{{Pc}}\u00b7\u30fb\u200c]*{_TAG_CHAR})?)"
 )
-_ALPHABETIC = regex.compile(r"\p{Alphabetic}")
+_ALPHABETIC = lazy_regex(r"\p{Alphabetic}")
 
 
 def _overlaps(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
@@ -444,7 +454,7 @@ def _entity_order(span: Span) -> tuple[int, int]:
 # --------------------------------------------------------------------------------------------
 # Platform lengths
 
-_BLANK = regex.compile(r"\p{White_Space}*")
+_BLANK = lazy_regex(r"\p{White_Space}*")
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
@@ -476,10 +486,10 @@ def mastodon_length(text: str, spoiler: str = "", url_weight: int = 23) -> int:
 
 
 # Code points twitter-text v3 weighs 1 (scale 100, weight 100); everything else weighs 2.
-_HEAVY = regex.compile(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
+_HEAVY = lazy_regex(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
 # A character that makes its grapheme cluster an emoji. © and ® are Extended_Pictographic but
 # text-presentation: on their own they are ordinary (weight 1) characters, with U+FE0F emoji.
-_EMOJI_CHAR = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3]")
+_EMOJI_CHAR = lazy_regex(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3]")
 _TEXT_PICTOGRAPHS = frozenset("\u00a9\u00ae")
 _X_URL_WEIGHT = 23
 
@@ -494,7 +504,7 @@ def _is_emoji_cluster(cluster: str) -> bool:
 # One emoji as twitter-text's emoji list spells them: a keycap, a flag, a tag sequence, or
 # pictographs with their variation selector and skin tone joined by ZWJ. What else a grapheme
 # cluster carries after it (a dangling ZWJ, a combining mark) is weighed as ordinary characters.
-_EMOJI_SEQUENCE = regex.compile(
+_EMOJI_SEQUENCE = lazy_regex(
     r"[0-9#*]\ufe0f?\u20e3"
     r"|\p{Regional_Indicator}{2}"
     r"|\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f"

@@ -21,8 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import regex
-
+from staffetta.core.lazy import lazy_regex
 from staffetta.core.text import entities
 
 __all__ = [
@@ -128,19 +127,17 @@ _TERMINALS = frozenset(
 _CLOSERS = frozenset("\"')]}\u00bb\u201d\u2019\u203a\u300d\u300f\uff09\u3015\u3011")
 # Scripts written without spaces end sentences with full-width punctuation and go straight on:
 # a boundary with no gap.
-_CJK_SENTENCE = regex.compile(r"[\u3002\uff01\uff1f\uff61][\p{Pf}\p{Pe}]*(?=\S)")
+_CJK_SENTENCE = lazy_regex(r"[\u3002\uff01\uff1f\uff61][\p{Pf}\p{Pe}]*(?=\S)")
 # The only grapheme clusters that span whitespace, besides CR LF (which no gap splits): a mark
 # joining the space before it (" \u0301") and a prefix joining the space after it ("\u0600 ").
 # Control characters (tab, line ends) join nothing.
-_JOINED_AFTER_SPACE = regex.compile(
+_JOINED_AFTER_SPACE = lazy_regex(
     r"(?<=[^\S\p{Cc}\p{Zl}\p{Zp}])"
     r"[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=SpacingMark}"
     r"\p{Grapheme_Cluster_Break=ZWJ}]"
 )
-_PREPEND_BEFORE_SPACE = regex.compile(
-    r"\p{Grapheme_Cluster_Break=Prepend}(?=[^\S\p{Cc}\p{Zl}\p{Zp}])"
-)
-_GRAPHEME = regex.compile(r"\X")
+_PREPEND_BEFORE_SPACE = lazy_regex(r"\p{Grapheme_Cluster_Break=Prepend}(?=[^\S\p{Cc}\p{Zl}\p{Zp}])")
+_GRAPHEME = lazy_regex(r"\X")
 
 
 @dataclass(frozen=True, slots=True)
