@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, QRect, QRectF
 from PySide6.QtGui import QAbstractTextDocumentLayout, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QScrollBar
 from pytestqt.qtbot import QtBot
 
 from staffetta.core.model import Account, Post
@@ -212,3 +213,35 @@ def test_a_card_moved_into_view_by_the_cards_above_shows_the_current_text(
     (view,) = fourth.part_views()
     assert view.document().toPlainText() == "Short now."
     assert shown(view) == drawn(view)
+
+
+def as_qt_draws_it(bar: QScrollBar) -> QImage:
+    """What a plain QScrollBar in the same place, in the same state, shows."""
+    twin = QScrollBar(bar.orientation(), bar.parentWidget())
+    twin.setGeometry(bar.geometry())
+    twin.setRange(bar.minimum(), bar.maximum())
+    twin.setPageStep(bar.pageStep())
+    twin.setValue(bar.value())
+    twin.show()
+    try:
+        return twin.grab().toImage()
+    finally:
+        twin.deleteLater()
+
+
+def test_the_scroll_bar_shows_where_the_pane_is(pane: PreviewPane, qtbot: QtBot) -> None:
+    bar = pane.verticalScrollBar()
+    pane.set_post(Post(body="Short."), mastodons(2))
+    qtbot.waitUntil(lambda: bar.maximum() == 0)
+    before = bar.grab().toImage()
+    assert before == as_qt_draws_it(bar)
+
+    pane.set_post(Post(body="A much longer post about the lagoon. " * 40), mastodons(8))
+    qtbot.waitUntil(lambda: bar.maximum() > 0)  # a shorter handle: drawn again
+    longer = bar.grab().toImage()
+    assert longer == as_qt_draws_it(bar)
+    assert longer != before
+
+    bar.setValue(bar.maximum())  # the handle moves: drawn again
+    assert bar.grab().toImage() == as_qt_draws_it(bar)
+    assert bar.grab().toImage() != longer
