@@ -151,7 +151,7 @@
 <context>
     <name>PreviewPane</name>
     <message numerus="yes">
-        <location filename="../../desktop/staffetta/ui/preview.py" line="+139"/>
+        <location filename="../../desktop/staffetta/ui/preview.py" line="+185"/>
         <source>Start writing: each of the %n chosen channel(s) shows its preview here.</source>
         <translation>
             <numerusform>Start writing: the chosen channel shows its preview here.</numerusform>

@@ -2159,7 +2159,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>&amp;Informazioni su Staffetta</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+28"/>
         <source>Drafts are not available in this build yet.</source>
         <translation>Le bozze non sono ancora disponibili in questa versione.</translation>
     </message>
@@ -2324,7 +2324,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>OwnedFirstNote</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/preview.py" line="+57"/>
+        <location filename="../../desktop/staffetta/ui/preview.py" line="+60"/>
         <source>Tip: add a channel you own</source>
         <translation>Suggerimento: aggiungi un canale tutto tuo</translation>
     </message>
@@ -2348,7 +2348,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>PreviewCard</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/preview_card.py" line="+293"/>
+        <location filename="../../desktop/staffetta/ui/preview_card.py" line="+296"/>
         <source>Show less</source>
         <translation>Mostra meno</translation>
     </message>
@@ -2456,7 +2456,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>PreviewPane</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/preview.py" line="+24"/>
+        <location filename="../../desktop/staffetta/ui/preview.py" line="+67"/>
         <source>Previews</source>
         <translation>Anteprime</translation>
     </message>
@@ -2520,7 +2520,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/settings_dialog.py" line="+93"/>
+        <location filename="../../desktop/staffetta/ui/settings_dialog.py" line="+35"/>
         <source>Settings</source>
         <translation>Impostazioni</translation>
     </message>
@@ -2593,7 +2593,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>Shell</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/app.py" line="+191"/>
+        <location filename="../../desktop/staffetta/ui/app.py" line="+204"/>
         <source>Staffetta is still running</source>
         <translation>Staffetta è ancora in funzione</translation>
     </message>
@@ -2606,7 +2606,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location line="-113"/>
+        <location line="-122"/>
         <source>Staffetta cannot open your outbox. Nothing in it was changed.</source>
         <translation>Staffetta non riesce ad aprire la posta in uscita. Non è stato modificato nulla.</translation>
     </message>
@@ -2837,7 +2837,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>_Placeholder</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/main_window.py" line="-231"/>
+        <location filename="../../desktop/staffetta/ui/main_window.py" line="-233"/>
         <source>{page} is not available in this build yet.</source>
         <translation>«{page}» non è ancora disponibile in questa versione.</translation>
     </message>

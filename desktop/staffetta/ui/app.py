@@ -41,7 +41,7 @@ from staffetta.ui.i18n import chosen_language, install_translators, resolve_lang
 from staffetta.ui.icons import app_icon
 from staffetta.ui.main_window import MainWindow
 from staffetta.ui.notifications import Notifier
-from staffetta.ui.settings_dialog import Preferences
+from staffetta.ui.preferences import Preferences
 from staffetta.ui.tray import Tray, TrayState
 
 if TYPE_CHECKING:

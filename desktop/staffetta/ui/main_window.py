@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 
 from staffetta.ui.context import AppContext
 from staffetta.ui.icons import app_icon
-from staffetta.ui.settings_dialog import Preferences, SettingsDialog
+from staffetta.ui.preferences import Preferences
 
 log = logging.getLogger(__name__)
 
@@ -363,6 +363,8 @@ class MainWindow(QMainWindow):
         return lambda *_checked: self.show_page(key)
 
     def open_settings(self) -> QDialog:
+        from staffetta.ui.settings_dialog import SettingsDialog  # its widgets: when first opened
+
         dialog = SettingsDialog(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()

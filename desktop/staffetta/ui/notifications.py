@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from staffetta.core.events import EngineEvent
 from staffetta.core.model import State
 from staffetta.ui.context import AppContext
-from staffetta.ui.settings_dialog import Preferences
+from staffetta.ui.preferences import Preferences
 from staffetta.ui.tray import platform_names
 
 COALESCE_MS = 800  # events this close together make one notification
