@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, QRect, QRectF
 from PySide6.QtGui import QAbstractTextDocumentLayout, QImage, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QScrollBar
+from PySide6.QtWidgets import QApplication, QScrollBar
 from pytestqt.qtbot import QtBot
 
 from staffetta.core.model import Account, Post
@@ -245,3 +245,21 @@ def test_the_scroll_bar_shows_where_the_pane_is(pane: PreviewPane, qtbot: QtBot)
     bar.setValue(bar.maximum())  # the handle moves: drawn again
     assert bar.grab().toImage() == as_qt_draws_it(bar)
     assert bar.grab().toImage() != longer
+
+
+def on_screen(pane: PreviewPane) -> QImage:
+    """What the window shows now: the pixels Qt kept and repainted, not a fresh paint."""
+    screen = QApplication.primaryScreen()
+    return screen.grabWindow(pane.winId()).toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
+def test_cards_growing_and_shrinking_leave_nothing_behind(
+    pane: PreviewPane, tmp_path: Path
+) -> None:
+    accounts = [*blogs(tmp_path, 2), *mastodons(2)]
+    body = "The lagoon at dawn, with https://example.org/lagoon and @bob. " * 6
+    for text in (body, "A new paragraph.\n\n" + body, body[:90], body + body, body[:40]):
+        pane.set_post(Post(body=text, title="Dawn"), accounts)
+        QApplication.processEvents()  # the window repaints what changed
+        fresh = pane.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        assert on_screen(pane) == fresh  # no old border, line or card left on screen

@@ -27,6 +27,7 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
     QPixmap,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QFrame,
@@ -118,9 +119,13 @@ class PreviewCard(QFrame):
         self._accent: tuple[str, str] = ("", "")  # channel, its entity colour on this palette
         self._accessible_name: tuple[str, str] = ("", "")  # channel label, account name
         self._accessible: tuple[bool, tuple[str, ...]] = (False, ())  # owned, parts' starts
-        self._corners: tuple[tuple[int, int, int, float], QPixmap] | None = None
+        self._corners: tuple[tuple[int, int, int, float, int], QPixmap] | None = None
         self._body_stale = False  # the body shows an earlier text (see set_preview)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # see paintEvent
+        # Typing often makes a card a line taller or shorter: only its new (or last) part, and the
+        # rows that moved, are painted again, not its header (see resizeEvent).
+        self.setAttribute(Qt.WidgetAttribute.WA_StaticContents)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
@@ -567,9 +572,21 @@ class PreviewCard(QFrame):
         super().focusOutEvent(event)
         self.update()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        old = event.oldSize()
+        if old.width() != self.width() or old.height() < 0:
+            self.update()  # the right-hand edge moved: all of it
+        else:  # the bottom edge moved: where it was and where it is (static contents)
+            q = CARD_RADIUS + 1
+            self.update(QRect(0, min(old.height(), self.height()) - q, self.width(), q + 1))
+
     def paintEvent(self, event: QPaintEvent) -> None:
         # A rounded card. Antialiased shapes cost ~0.3 ms per card on every repaint, so the four
-        # corners are drawn once into a small pixmap and the rest is plain rectangles.
+        # corners are drawn once into a small pixmap and the rest is plain rectangles. The
+        # corners are drawn on the pane's colour, so the card paints every pixel (it is opaque):
+        # when typing makes a card taller, Qt moves the cards below by copying them instead of
+        # painting them again, and the pane's background is never painted beneath a card.
         palette = self.palette()
         base = palette.color(QPalette.ColorRole.Base)
         focused = self.hasFocus()
@@ -579,8 +596,9 @@ class PreviewCard(QFrame):
         q = CARD_RADIUS + 1  # a corner tile: the arc and one pixel of straight edge
         w, h = self.width(), self.height()
         painter = QPainter(self)
-        painter.fillRect(QRect(q, 0, w - 2 * q, h), base)
+        painter.fillRect(QRect(q, 0, w - 2 * q, q), base)
         painter.fillRect(QRect(0, q, w, h - 2 * q), base)
+        painter.fillRect(QRect(q, h - q, w - 2 * q, q), base)
         for edge in (
             QRect(q, 0, w - 2 * q, line),
             QRect(q, h - line, w - 2 * q, line),
@@ -597,12 +615,14 @@ class PreviewCard(QFrame):
 
     def _corner_pixmap(self, base: QColor, border: QColor, line: int) -> QPixmap:
         ratio = self.devicePixelRatioF()
-        key = (base.rgba(), border.rgba(), line, ratio)
+        pane = self.parentWidget() or self  # fills its background (a scroll area's widget)
+        outside = pane.palette().color(pane.backgroundRole())
+        key = (base.rgba(), border.rgba(), line, ratio, outside.rgba())
         if self._corners is None or self._corners[0] != key:
             side = 2 * (CARD_RADIUS + 1)
             pixmap = QPixmap(round(side * ratio), round(side * ratio))
             pixmap.setDevicePixelRatio(ratio)
-            pixmap.fill(Qt.GlobalColor.transparent)
+            pixmap.fill(outside)
             painter = QPainter(pixmap)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(QPen(border, line))
