@@ -17,8 +17,8 @@ import pytest
 from PIL import Image as PILImage
 
 from staffetta.channels import mastodon_api
-from staffetta.channels.mastodon import (
-    MastodonChannel,
+from staffetta.channels.mastodon import MastodonChannel
+from staffetta.channels.mastodon_connect import (
     authorize_url,
     begin_oob_connect,
     connect_with_oauth,

@@ -22,20 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from staffetta.channels import mastodon_api as api
-from staffetta.channels.mastodon_connect import (
-    AppRegistration,
-    ConnectedAccount,
-    OobAuthorization,
-    authorize_url,
-    begin_oob_connect,
-    connect_with_oauth,
-    connect_with_oob_code,
-    connect_with_token,
-    exchange_code,
-    register_app,
-    verify_credentials,
-)
-from staffetta.channels.mastodon_thread import publish_parts, reconcile_parts
 from staffetta.core.channel import (
     Authorization,
     Channel,
@@ -59,23 +45,17 @@ from staffetta.core.thread import join_parts, plan_thread, thread_parts
 
 if TYPE_CHECKING:
     import httpx
-else:
-    httpx = lazy_module("httpx")
 
-__all__ = [
-    "AppRegistration",
-    "ConnectedAccount",
-    "MastodonChannel",
-    "OobAuthorization",
-    "authorize_url",
-    "begin_oob_connect",
-    "connect_with_oauth",
-    "connect_with_oob_code",
-    "connect_with_token",
-    "exchange_code",
-    "register_app",
-    "verify_credentials",
-]
+    from staffetta.channels import mastodon_connect as connect
+    from staffetta.channels import mastodon_thread as threads
+else:
+    # Signing in and posting load with their first use: the window only asks for the account's
+    # name, server and limits, and imports this module for every Mastodon account at start.
+    httpx = lazy_module("httpx")
+    connect = lazy_module("staffetta.channels.mastodon_connect")
+    threads = lazy_module("staffetta.channels.mastodon_thread")
+
+__all__ = ["MastodonChannel"]
 
 # Whitespace as mastodon_length sees it: a blank text counts as empty (Ruby's ``blank?``).
 _BLANK = lazy_regex(r"\p{White_Space}*")
@@ -258,7 +238,7 @@ class MastodonChannel(Channel):
         if not secret:
             raise AuthError("This Mastodon account has no access token — reconnect it.")
         base = self.instance_url(account)
-        me = await verify_credentials(http, base, secret, now=self._clock.now())
+        me = await connect.verify_credentials(http, base, secret, now=self._clock.now())
         domain = str(account.settings.get("domain") or api.host_of(base))
         return f"@{me['username']}@{domain}"
 
@@ -272,7 +252,7 @@ class MastodonChannel(Channel):
         open_browser: Callable[[str], Any] | None = None,
     ) -> Authorization:
         """OAuth in the browser (PKCE, loopback redirect); the token goes to the keyring."""
-        connected = await connect_with_oauth(
+        connected = await connect.connect_with_oauth(
             http,
             str(settings.get("instance_url", "")),
             open_browser=open_browser,
@@ -286,11 +266,11 @@ class MastodonChannel(Channel):
             raise AuthError("This Mastodon account has no access token — reconnect it.")
         base = self.instance_url(ctx.account)
         parts = self.parts(ctx.post, ctx.account)
-        return await publish_parts(ctx, base, parts, self.limits(ctx.account))
+        return await threads.publish_parts(ctx, base, parts, self.limits(ctx.account))
 
     async def reconcile(self, ctx: DeliveryContext) -> Reconciled:
         base = self.instance_url(ctx.account)
-        return await reconcile_parts(ctx, base, self.parts(ctx.post, ctx.account))
+        return await threads.reconcile_parts(ctx, base, self.parts(ctx.post, ctx.account))
 
 
 def _length_problems(counts: list[int], limit: int) -> list[Problem]:

@@ -62,7 +62,6 @@ from staffetta.core.errors import (
     TransientError,
 )
 from staffetta.core.lazy import lazy_module
-from staffetta.core.media import inspect_image, prepare_image
 from staffetta.core.model import Account, ChannelGroup, Post
 from staffetta.core.postfile import render_html, slugify
 from staffetta.core.text import entities, grapheme_count
@@ -81,6 +80,11 @@ if TYPE_CHECKING:
     import hashlib
 else:
     hashlib = lazy_module("hashlib")
+
+if TYPE_CHECKING:
+    from staffetta.core import media
+else:  # Pillow and image handling: with the first image
+    media = lazy_module("staffetta.core.media")
 
 FLAVOURS = ("hugo", "jekyll", "eleventy")
 MAX_IMAGES = 50
@@ -280,7 +284,7 @@ class StaticSiteChannel(Channel):
             return self._image_checks[key]
         try:
             # Too many pixels or bytes is not a problem here: publishing scales the copy down.
-            inspect_image(Path(path))
+            media.inspect_image(Path(path))
         except InputError as exc:
             trouble: str | None = str(exc)
         else:
@@ -572,7 +576,7 @@ def _write_post(
         references: list[str] = []
         for number, image in enumerate(post.images, start=1):
             try:
-                prepared = prepare_image(
+                prepared = media.prepare_image(
                     Path(image.path), max_bytes=MAX_IMAGE_BYTES, max_pixels=MAX_IMAGE_PIXELS
                 )
             except InputError as exc:

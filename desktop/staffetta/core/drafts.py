@@ -27,12 +27,17 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import StaffettaError
-from staffetta.core.media import store_media
+from staffetta.core.lazy import lazy_module
 from staffetta.core.model import Image, Post
+
+if TYPE_CHECKING:
+    from staffetta.core import media as stored_media
+else:  # Pillow and image handling: with the first image
+    stored_media = lazy_module("staffetta.core.media")
 
 __all__ = [
     "FORMAT_VERSION",
@@ -362,7 +367,7 @@ class DraftStore:
     # --- images ---------------------------------------------------------------------------------
     def import_image(self, path: Path, alt: str = "") -> Image:
         """Check the image and keep a copy in the drafts' media folder; InputError if unusable."""
-        return dataclasses.replace(store_media(Path(path), self.media), alt=alt)
+        return dataclasses.replace(stored_media.store_media(Path(path), self.media), alt=alt)
 
     def import_bytes(self, data: bytes, filename: str, alt: str = "") -> Image:
         """Keep image bytes (a pasted picture, a resized copy) like :meth:`import_image`.

@@ -20,7 +20,7 @@ import importlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QDateTime, QLocale, Qt, Signal
 from PySide6.QtGui import (
@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 
 from staffetta.core.channel import Fix, Problem
 from staffetta.core.drafts import Draft, DraftError, DraftStore, parse_tags
-from staffetta.core.media import inspect_image, prepare_image
+from staffetta.core.lazy import lazy_module
 from staffetta.core.model import Account, ChannelGroup, Image, Post
 from staffetta.ui.body_editor import BodyEditor, mime_images
 from staffetta.ui.channel_picker import ChannelPicker
@@ -59,6 +59,11 @@ from staffetta.ui.icons import channel_icon
 from staffetta.ui.image_strip import ImageStrip, read_thumbnail
 from staffetta.ui.message_bar import MessageBar
 from staffetta.ui.schedule_dialog import ScheduleDialog
+
+if TYPE_CHECKING:
+    from staffetta.core import media
+else:  # Pillow and image handling: with the first image
+    media = lazy_module("staffetta.core.media")
 
 log = logging.getLogger(__name__)
 
@@ -519,13 +524,13 @@ class ComposerPage(QWidget):
         def work() -> list[tuple[str, Image]]:
             done = []
             for image in images:
-                info = inspect_image(Path(image.path))
+                info = media.inspect_image(Path(image.path))
                 if (
                     info.size_bytes <= limits.max_image_bytes
                     and info.width * info.height <= limits.max_image_pixels
                 ):
                     continue
-                ready = prepare_image(
+                ready = media.prepare_image(
                     Path(image.path),
                     max_bytes=limits.max_image_bytes,
                     max_pixels=limits.max_image_pixels,
@@ -558,7 +563,7 @@ class ComposerPage(QWidget):
 
         def readable(image: Image) -> bool:
             try:
-                inspect_image(Path(image.path))
+                media.inspect_image(Path(image.path))
             except Exception:
                 return False
             return True
