@@ -1,5 +1,5 @@
-"""Links of a long text are found line by line (each line remembered): exactly the links a scan of
-the whole text finds, at the same offsets."""
+"""Links, mentions and hashtags of a long text are found line by line (each line remembered):
+exactly the ones a scan of the whole text finds, at the same offsets."""
 
 from __future__ import annotations
 
@@ -42,6 +42,14 @@ def test_same_links_as_scanning_the_whole_text(text: str) -> None:
     assert core_text._linkify(text) == list(core_text._scan_links(text))
 
 
+@settings(max_examples=200, deadline=None, database=None)
+@given(_texts)
+def test_same_mentions_and_hashtags_as_scanning_the_whole_text(text: str) -> None:
+    long = text + "\n@ada #tag " + "x" * 1000  # long enough to be scanned line by line
+    for scan in (core_text._scan_mentions, core_text._scan_hashtags):
+        assert list(core_text._by_line(scan, long)) == list(scan(long))
+
+
 def test_a_keystroke_scans_one_line_again() -> None:
     line = "see https://example.org/a and example.com/b with @bob #tag " * 4
     text = "\n\n".join(f"{n} {line}" for n in range(10))
@@ -54,6 +62,9 @@ def test_a_keystroke_scans_one_line_again() -> None:
     edited = text.replace("5 see", "5 now see", 1)
     assert [s.value for s in find_links(edited)] == [s.value for s in links]
     assert core_text._line_links.cache_info().misses == before + 1
+    entities(text)
+    scanned = core_text._line_scan.cache_info().misses
     kinds = [span.kind for span in entities(edited)]
+    assert core_text._line_scan.cache_info().misses == scanned + 2  # mentions, hashtags
     assert kinds.count(SpanKind.LINK) == 80
     assert kinds.count(SpanKind.MENTION) == kinds.count(SpanKind.HASHTAG) == 40

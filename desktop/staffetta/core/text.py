@@ -25,7 +25,7 @@ import enum
 import functools
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -302,18 +302,24 @@ def _all_links(text: str) -> tuple[tuple[Span, bool], ...]:
     """Every link in ``text`` with a flag telling whether it was written with http(s)://."""
     found: list[tuple[Span, bool]] = []
     for start, end in _linkify(text):
-        raw = text[start:end]
-        trimmed = _TRAILING_PUNCT.sub("", raw)
-        if trimmed != raw:
-            end = start + len(trimmed)
-            raw = trimmed
-        scheme = _HTTP_SCHEME.match(raw)
-        if len(raw) <= (scheme.end() if scheme else 0):
-            continue  # nothing left (after the scheme)
-        with_scheme = scheme is not None
-        value = raw if _HAS_SCHEME.match(raw) else "https://" + raw
-        found.append((Span(start, end, SpanKind.LINK, value), with_scheme))
+        form = _link_form(text[start:end])
+        if form is not None:
+            length, value, with_scheme = form
+            found.append((Span(start, start + length, SpanKind.LINK, value), with_scheme))
     return tuple(found)
+
+
+@functools.lru_cache(maxsize=4096)
+def _link_form(raw: str) -> tuple[int, str, bool] | None:
+    """A match of linkify as a link: its length without trailing sentence punctuation, its URL
+    and whether it was written with http(s)://; None when nothing is left (after the scheme).
+    Remembered: a post's links are the same on every keystroke."""
+    raw = _TRAILING_PUNCT.sub("", raw)
+    scheme = _HTTP_SCHEME.match(raw)
+    if len(raw) <= (scheme.end() if scheme else 0):
+        return None
+    value = raw if _HAS_SCHEME.match(raw) else "https://" + raw
+    return len(raw), value, scheme is not None
 
 
 def find_links(text: str, *, require_scheme: bool = False) -> tuple[Span, ...]:
@@ -387,16 +393,45 @@ def _mentions(text: str) -> tuple[Span, ...]:
     if "@" not in text:
         return ()
     links = _link_intervals(text)
-    found: list[Span] = []
+    return tuple(
+        Span(start, end, SpanKind.MENTION, value)
+        for start, end, value in _by_line(_scan_mentions, text)
+        if not (links and _overlaps(start, end, links))
+    )
+
+
+def _scan_mentions(text: str) -> tuple[tuple[int, int, str], ...]:
+    found: list[tuple[int, int, str]] = []
     for match in _MENTION.finditer(text):
-        start, end = match.span()
-        if links and _overlaps(start, end, links):
-            continue
         value = match.group("user")
         if match.group("domain"):
             value += "@" + match.group("domain")
-        found.append(Span(start, end, SpanKind.MENTION, value))
+        found.append((match.start(), match.end(), value))
     return tuple(found)
+
+
+_Found = tuple[tuple[int, int, str], ...]
+
+
+def _by_line(scan: Callable[[str], _Found], text: str) -> Iterator[tuple[int, int, str]]:
+    """``scan(text)``, for a long text line by line, each line's answer remembered (a keystroke
+    changes one line). Only for patterns that never match a line feed and whose lookarounds
+    treat one as they treat the start or end of the text: then each line gives the matches the
+    whole text has there."""
+    if len(text) <= _CACHED_COUNT_MIN:
+        yield from scan(text)
+        return
+    offset = 0
+    for line in text.split("\n"):
+        if line:
+            for start, end, value in _line_scan(scan, line):
+                yield offset + start, offset + end, value
+        offset += len(line) + 1
+
+
+@functools.lru_cache(maxsize=2048)
+def _line_scan(scan: Callable[[str], _Found], line: str) -> _Found:
+    return scan(line)
 
 
 def find_hashtags(text: str) -> tuple[Span, ...]:
@@ -412,15 +447,19 @@ def _hashtags(text: str) -> tuple[Span, ...]:
     if "#" not in text and "\uff03" not in text:
         return ()
     links = _link_intervals(text)
-    found: list[Span] = []
+    return tuple(
+        Span(start, end, SpanKind.HASHTAG, tag)
+        for start, end, tag in _by_line(_scan_hashtags, text)
+        if not (links and _overlaps(start, end, links))
+    )
+
+
+def _scan_hashtags(text: str) -> tuple[tuple[int, int, str], ...]:
+    found: list[tuple[int, int, str]] = []
     for match in _HASHTAG.finditer(text):
-        start, end = match.span()
         tag = match.group("tag")
-        if not _ALPHABETIC.search(tag):
-            continue
-        if links and _overlaps(start, end, links):
-            continue
-        found.append(Span(start, end, SpanKind.HASHTAG, tag))
+        if _ALPHABETIC.search(tag):
+            found.append((match.start(), match.end(), tag))
     return tuple(found)
 
 
