@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from staffetta.ui.icons import app_icon, channel_icon
@@ -27,3 +28,29 @@ def test_channel_marks_are_drawn_in_the_platform_colour_at_hidpi(qtbot: QtBot) -
     assert image.pixelColor(6, 32).name() == "#6364ff"
     unknown = channel_icon("carrier_pigeon").pixmap(QSize(16, 16)).toImage()
     assert unknown.pixelColor(2, 8).name() == "#757575"
+
+
+def test_a_channel_mark_is_drawn_once_per_size(qtbot: QtBot) -> None:
+    icon = channel_icon("mastodon")
+    first, again = icon.pixmap(QSize(22, 22)), icon.pixmap(QSize(22, 22))
+    assert first.cacheKey() == again.cacheKey()  # the same pixels, not drawn twice
+    assert icon.pixmap(QSize(44, 44)).size() == QSize(44, 44)
+    assert first.toImage().pixelColor(11, 11).alpha() > 0  # really drawn
+
+
+def test_sidebar_icons_follow_a_palette_change(qtbot: QtBot) -> None:
+    from staffetta.ui.main_window import PAGES, _LineIcon
+
+    icon = QIcon(_LineIcon(PAGES[0].icon))
+    before = icon.pixmap(QSize(24, 24)).toImage()
+    palette = QGuiApplication.palette()
+    changed = QPalette(palette)
+    changed.setColor(QPalette.ColorRole.WindowText, QColor("#ff0000"))
+    QApplication.setPalette(changed)
+    try:
+        after = icon.pixmap(QSize(24, 24)).toImage()
+    finally:
+        QApplication.setPalette(palette)
+    assert after != before
+    pixels = [after.pixelColor(x, y) for x in range(24) for y in range(24)]
+    assert any(c.red() > 200 and c.green() < 60 and c.alpha() > 200 for c in pixels)

@@ -24,7 +24,6 @@ from PySide6.QtGui import (
     QKeySequence,
     QPainter,
     QPalette,
-    QPixmap,
 )
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
@@ -40,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from staffetta.ui.context import AppContext
-from staffetta.ui.icons import app_icon
+from staffetta.ui.icons import PaintedIconEngine, app_icon
 from staffetta.ui.preferences import Preferences
 
 log = logging.getLogger(__name__)
@@ -100,7 +99,7 @@ def _import_widget(module: str, name: str) -> Callable[..., QWidget] | None:
     return widget
 
 
-class _LineIcon(QIconEngine):
+class _LineIcon(PaintedIconEngine):
     """A stroked SVG drawn in the palette's text colour for the icon's mode, so it follows the
     light/dark scheme and the selection colour, crisp at any pixel ratio."""
 
@@ -132,13 +131,8 @@ class _LineIcon(QIconEngine):
     def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
         QSvgRenderer(self._svg(mode)).render(painter, QRectF(rect))
 
-    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
-        pixmap = QPixmap(size)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        self.paint(painter, pixmap.rect(), mode, state)
-        painter.end()
-        return pixmap
+    def look(self) -> object:
+        return QGuiApplication.palette().cacheKey()
 
     def clone(self) -> QIconEngine:
         return _LineIcon(self._paths)

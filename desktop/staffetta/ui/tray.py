@@ -18,18 +18,17 @@ from PySide6.QtCore import (
     QObject,
     QRect,
     QRectF,
-    QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QFont, QIcon, QIconEngine, QPainter, QPixmap
+from PySide6.QtGui import QAction, QColor, QFont, QIcon, QIconEngine, QPainter
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from staffetta.core.model import State
 from staffetta.runtime import Runtime
 from staffetta.ui.context import AppContext
-from staffetta.ui.icons import app_icon
+from staffetta.ui.icons import PaintedIconEngine, app_icon
 
 REFRESH_MS = 300  # at most ~3 store reads a second while the engine is busy
 
@@ -106,7 +105,7 @@ _BADGES: dict[TrayState, tuple[str, str]] = {
 }
 
 
-class _BadgedEngine(QIconEngine):
+class _BadgedEngine(PaintedIconEngine):
     """The app icon with a coloured dot in its corner, drawn at whatever size is asked for."""
 
     def __init__(self, colour: QColor, mark: str) -> None:
@@ -134,14 +133,6 @@ class _BadgedEngine(QIconEngine):
         painter.setPen(QColor("#ffffff"))
         painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, self._mark)
         painter.restore()
-
-    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
-        pixmap = QPixmap(size)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        self.paint(painter, pixmap.rect(), mode, state)
-        painter.end()
-        return pixmap
 
     def clone(self) -> QIconEngine:
         return _BadgedEngine(self._colour, self._mark)
