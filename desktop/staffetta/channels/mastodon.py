@@ -38,7 +38,6 @@ from staffetta.core.channel import (
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import AuthError, InputError, TransientError
 from staffetta.core.lazy import lazy_module, lazy_regex
-from staffetta.core.media import ImageInfo, inspect_image
 from staffetta.core.model import Account, ChannelGroup, Post
 from staffetta.core.text import entities, grapheme_count, mastodon_length
 from staffetta.core.thread import join_parts, plan_thread, thread_parts
@@ -48,12 +47,15 @@ if TYPE_CHECKING:
 
     from staffetta.channels import mastodon_connect as connect
     from staffetta.channels import mastodon_thread as threads
+    from staffetta.core import media
+    from staffetta.core.media import ImageInfo
 else:
     # Signing in and posting load with their first use: the window only asks for the account's
     # name, server and limits, and imports this module for every Mastodon account at start.
     httpx = lazy_module("httpx")
     connect = lazy_module("staffetta.channels.mastodon_connect")
     threads = lazy_module("staffetta.channels.mastodon_thread")
+    media = lazy_module("staffetta.core.media")
 
 __all__ = ["MastodonChannel"]
 
@@ -207,7 +209,7 @@ class MastodonChannel(Channel):
         if key is not None and key in self._image_cache:
             return self._image_cache[key]
         try:
-            found: ImageInfo | InputError = inspect_image(Path(path))
+            found: ImageInfo | InputError = media.inspect_image(Path(path))
         except InputError as exc:
             found = exc
         if key is not None:

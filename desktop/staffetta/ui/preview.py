@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPixmap, QResizeEvent, QShowEvent
@@ -38,9 +39,14 @@ from PySide6.QtWidgets import (
 from staffetta.core.channel import Channel, Preview, Problem
 from staffetta.core.model import Account, ChannelGroup, Post, needs_owned_channel
 from staffetta.ui.context import AppContext
-from staffetta.ui.preview_card import CardInput, PreviewCard
-from staffetta.ui.preview_media import ThumbnailCache
-from staffetta.ui.preview_parts import DocumentCache
+
+if TYPE_CHECKING:
+    from staffetta.ui.preview_card import CardInput, PreviewCard
+    from staffetta.ui.preview_media import ThumbnailCache
+    from staffetta.ui.preview_parts import DocumentCache
+
+# The cards' modules (rendering, media, thread parts) load with the first card: a window opening on
+# an empty draft shows none.
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +141,7 @@ class PreviewPane(QScrollArea):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
-        self._documents = DocumentCache()
-        self._thumbnails = ThumbnailCache()
+        self._caches: tuple[DocumentCache, ThumbnailCache] | None = None  # with the first card
         self._cards: dict[str, PreviewCard] = {}
         self._order: list[str] = []
         self._note_dismissed = bool(ctx.settings.value(OWNED_NOTE_DISMISSED, False, type=bool))
@@ -239,13 +244,15 @@ class PreviewPane(QScrollArea):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # A card moves into view when those above it shrink or go: it must not show an old text.
-        if (
-            isinstance(watched, PreviewCard)
-            and watched.body_is_stale()
-            and event.type() in _MOVED
-            and self._in_view(watched)
-        ):
-            watched.catch_up()
+        if self._cards and event.type() in _MOVED:  # (no card yet: nothing to catch up)
+            from staffetta.ui.preview_card import PreviewCard
+
+            if (
+                isinstance(watched, PreviewCard)
+                and watched.body_is_stale()
+                and self._in_view(watched)
+            ):
+                watched.catch_up()
         return super().eventFilter(watched, event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -257,7 +264,17 @@ class PreviewPane(QScrollArea):
         self._catch_up()
 
     # --- internals -----------------------------------------------------------------------------
+    def _card_caches(self) -> tuple[DocumentCache, ThumbnailCache]:
+        if self._caches is None:
+            from staffetta.ui.preview_media import ThumbnailCache
+            from staffetta.ui.preview_parts import DocumentCache
+
+            self._caches = (DocumentCache(), ThumbnailCache())
+        return self._caches
+
     def _card_input(self, channel: Channel | None, post: Post, account: Account) -> CardInput:
+        from staffetta.ui.preview_card import CardInput
+
         if channel is None:
             return CardInput(
                 self._unavailable(
@@ -296,6 +313,8 @@ class PreviewPane(QScrollArea):
         """Create, drop and reorder cards so they follow ``account_ids``; reuse the rest."""
         if account_ids == self._order:
             return
+        from staffetta.ui.preview_card import PreviewCard
+
         wanted = set(account_ids)
         for account_id in [a for a in self._cards if a not in wanted]:
             card = self._cards.pop(account_id)
@@ -303,7 +322,7 @@ class PreviewPane(QScrollArea):
             card.deleteLater()
         for account_id in account_ids:
             if account_id not in self._cards:
-                card = PreviewCard(account_id, self._documents, self._thumbnails, self.widget())
+                card = PreviewCard(account_id, *self._card_caches(), self.widget())
                 card.fixRequested.connect(self.fixRequested)
                 card.installEventFilter(self)
                 self._cards[account_id] = card
