@@ -23,7 +23,7 @@ from staffetta.runtime import Runtime
 from staffetta.ui.bridge import EngineBridge
 from staffetta.ui.context import AppContext
 from staffetta.ui.preview import PreviewPane
-from staffetta.ui.preview_card import PreviewCard
+from staffetta.ui.preview_card import FOLDED_LINES, PreviewCard
 from staffetta.ui.preview_parts import DocumentCache, DocumentView
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # offscreen has no window manager
@@ -155,8 +155,12 @@ def test_cards_showing_the_same_text_take_its_height_and_paint_their_own_colours
         threads, linkedin = (card.part_views()[0] for card in pane.cards())
         assert threads.document().toPlainText() == linkedin.document().toPlainText()
         for view in (threads, linkedin):
-            assert view.heightForWidth(view.width()) == math.ceil(view.document().size().height())
-            assert shown(view) == drawn(view)
+            # Folded (the text is long): as tall as its first lines, whatever they hold.
+            cap = FOLDED_LINES * view.fontMetrics().lineSpacing()
+            assert math.ceil(view.document().size().height()) > cap
+            assert view.heightForWidth(view.width()) == cap
+            above_fade = QRect(0, 0, view.width(), view.height() - 48)  # last lines fade out
+            assert shown(view).copy(above_fade) == drawn(view).copy(above_fade)
         assert shown(threads) != shown(linkedin)  # each platform's colour for the entities
 
 
@@ -263,3 +267,21 @@ def test_cards_growing_and_shrinking_leave_nothing_behind(
         QApplication.processEvents()  # the window repaints what changed
         fresh = pane.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
         assert on_screen(pane) == fresh  # no old border, line or card left on screen
+
+
+def test_typing_in_the_start_of_a_long_post_does_not_move_the_cards(
+    pane: PreviewPane, tmp_path: Path
+) -> None:
+    accounts = [*blogs(tmp_path, 2), *mastodons(2)]
+    body = "The lagoon at dawn, with https://example.org/lagoon and @bob. " * 40
+    pane.set_post(Post(body=body, title="Dawn"), accounts)
+    QApplication.processEvents()
+    heights = [card.height() for card in pane.cards()]
+    for typed in ("A", "A much longer first sentence that wraps the lines below it. ", "\n\n"):
+        pane.set_post(Post(body=typed + body, title="Dawn"), accounts)
+        QApplication.processEvents()
+        assert [card.height() for card in pane.cards()] == heights
+        blog = pane.cards()[0]
+        assert blog.more_button.isVisible()  # folded, and it says so
+        assert blog.reader.is_capped()
+        assert blog.reader.document().toPlainText().startswith(typed.strip() or "The lagoon")

@@ -72,7 +72,13 @@ from staffetta.ui.preview_text import (
 )
 
 READER_CAP = 480  # pixels of a long blog or newsletter body shown until "Show more"
-READER_FOLD_CHARS = 1000  # characters of HTML laid out until "Show more"
+READER_FOLD_CHARS = 700  # characters of text laid out until "Show more"
+# A folded text shows this many lines, its last ones fading out, whatever it holds: typing in
+# the shown start then never makes a card taller or shorter, which would move every card below.
+# (700 characters, or FOLD_CHARS' 600, are more lines than this in a card of ordinary width.)
+READER_FOLDED_LINES = 10
+FOLDED_LINES = 8
+READER_LINE_HEIGHT = 1.35  # the reader's stylesheet spaces paragraph lines by 135 %
 AVATAR = 40
 CARD_RADIUS = 10
 
@@ -396,9 +402,18 @@ class PreviewCard(QFrame):
         body, foldable = fold_html(preview.html, READER_FOLD_CHARS)
         if self._expanded:
             body = preview.html
-        self.reader.set_content(body, css, 0 if self._expanded else READER_CAP)
+        if self._expanded:
+            cap = 0
+        elif foldable:
+            cap = self._folded_height(READER_FOLDED_LINES, READER_LINE_HEIGHT)
+        else:
+            cap = READER_CAP
+        self.reader.set_content(body, css, cap)
         self.reader.setVisible(bool(preview.html))
         return foldable
+
+    def _folded_height(self, lines: int, line_height: float) -> int:
+        return round(lines * self.fontMetrics().lineSpacing() * line_height)
 
     def _set_reader_hidden(self) -> None:
         for widget in (self.title_label, self.meta_label, self.reader):
@@ -423,13 +438,14 @@ class PreviewCard(QFrame):
                 continue
             part = parts[index]
             fold = not self._expanded
-            rich, _ = social_html(part.text, part.spans, channel, accent, fold)
+            rich, folded = social_html(part.text, part.spans, channel, accent, fold)
             # Measured with the HTML every channel showing this text the same way shares (only
             # the accent differs): typing at the start of a long post lays out one document per
             # way of showing links, and a card's own colours only when it is painted.
             measure, _ = social_html(part.text, part.spans, channel, LAYOUT_ACCENT, fold)
             folded_any = folded_any or len(part.text) > FOLD_CHARS
-            bubble.text.set_content(rich, layout_html=measure)
+            cap = self._folded_height(FOLDED_LINES, 1.0) if folded else 0
+            bubble.text.set_content(rich, max_height=cap, layout_html=measure)
             bubble.set_threaded(threaded)
             if threaded:
                 bubble.number.setText(

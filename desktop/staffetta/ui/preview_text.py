@@ -184,29 +184,50 @@ def _social_html(
     return "".join(pieces)
 
 
-_BLOCK_SLACK = 400  # how much further than the fold a block may end and still be kept whole
+_BLOCK_SLACK = 300  # how many more characters of text a block may hold and still be kept whole
 
 
 @functools.lru_cache(maxsize=16)
 def fold_html(body: str, limit: int = FOLD_CHARS) -> tuple[str, bool]:
-    """The start of an HTML body of about ``limit`` characters, and whether anything was cut.
+    """The start of an HTML body holding about ``limit`` characters of text (what is outside its
+    tags: a link's address in ``href`` takes no room on screen), and whether anything was cut.
 
     Cuts after a whole block (``markdown-it`` ends every block with ``>`` and a line break) when
     one ends soon after ``limit``, else at a space outside any tag; unclosed tags are fine, Qt's
     HTML reader closes them.
     """
-    if len(body) <= limit + _BLOCK_SLACK:
+    start = _after_text(body, limit)
+    if _after_text(body, _BLOCK_SLACK, start) >= len(body):
         return body, False
-    block = body.find(">\n", limit, limit + _BLOCK_SLACK)
+    block = body.find(">\n", start, _after_text(body, _BLOCK_SLACK, start))
     if block != -1:
         return body[: block + 2] + "<p>…</p>", True
-    position = limit
+    position = start
     while True:
         position = body.find(" ", position + 1)
         if position == -1:
             return body, False
         if body.rfind("<", 0, position) <= body.rfind(">", 0, position):
             return body[:position] + " …", True
+
+
+def _after_text(body: str, count: int, start: int = 0) -> int:
+    """The index in ``body`` after ``count`` more characters outside tags from ``start`` (the
+    length of ``body`` when it has fewer)."""
+    position = start
+    size = len(body)
+    while position < size:
+        tag = body.find("<", position)
+        if tag == -1:
+            tag = size
+        if tag - position >= count:
+            return position + count
+        count -= tag - position
+        end = body.find(">", tag)
+        if end == -1:
+            return size
+        position = end + 1
+    return size
 
 
 def reader_css(link: str, muted: str) -> str:
