@@ -140,6 +140,46 @@ def test_with_nothing_to_deliver_the_window_opens_without_the_engine(home: Path)
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+_WAIT_FOR_WARM_UP = """
+import sys, time
+from staffetta.cli import main
+import staffetta.ui.app as app
+
+WANTED = ("staffetta.ui.preview_card", "regex", "markdown_it")
+shown = app.Shell.show
+
+def show(shell):
+    shown(shell)
+    from PySide6.QtCore import QTimer
+    deadline = time.monotonic() + 20
+    def check():
+        if all(m in sys.modules for m in WANTED) or time.monotonic() > deadline:
+            print("warm:", sorted(m for m in WANTED if m in sys.modules))
+            shell.quit()
+    shell.poll = QTimer(shell)
+    shell.poll.timeout.connect(check)
+    shell.poll.start(50)
+
+app.Shell.show = show
+print("at start:", sorted(m for m in WANTED if m in sys.modules))
+sys.exit(main([]))
+"""
+
+
+def test_while_the_user_has_not_typed_the_previews_code_is_loaded(home: Path) -> None:
+    # A blog and a social account selected, an empty draft: the window opens without the cards'
+    # code, counting's Unicode tables and Markdown, then loads them before the first keystroke.
+    store = Store.open(Paths.under(home).database)
+    store.add_account("static_site", "Blog", {"folder": str(home / "site")})
+    store.add_account("mastodon", "Social", {"instance_url": "https://social.example"})
+    store.close()
+    result = _run([sys.executable, "-c", _WAIT_FOR_WARM_UP], home)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "at start: []" in lines
+    assert "warm: ['markdown_it', 'regex', 'staffetta.ui.preview_card']" in lines
+
+
 def test_the_first_job_starts_the_engine_and_learns_why_it_could_not(
     home: Path, qtbot: QtBot
 ) -> None:

@@ -18,11 +18,20 @@ import dataclasses
 import functools
 import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QDateTime, QLocale, Qt, Signal
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QCoreApplication,
+    QDateTime,
+    QLocale,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
@@ -30,6 +39,7 @@ from PySide6.QtGui import (
     QImage,
     QKeySequence,
     QShortcut,
+    QShowEvent,
     QTextCursor,
 )
 from PySide6.QtWidgets import (
@@ -70,6 +80,10 @@ log = logging.getLogger(__name__)
 IMAGE_FOLDER_KEY = "composer/last_image_folder"
 IMAGE_FILTER = "*.jpg *.jpeg *.png *.gif *.webp *.bmp *.tif *.tiff *.avif"
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
+# Once the window is up and idle, what the first keystroke needs (the cards' modules, counting's
+# Unicode tables, Markdown) is loaded a step at a time, so the first character does not wait for it.
+WARM_UP_DELAY_MS = 300
+_WARM_UP_TEXT = "Warm-up: café 👍🏽 https://example.org/a?b=c @someone #tag\n\n**Markdown** _too_."
 
 
 class ComposerPage(QWidget):
@@ -89,6 +103,7 @@ class ComposerPage(QWidget):
         self._draft = Draft.new(self._now())
         self._loading = False
         self._closed = False
+        self._warm_up: Iterator[None] | None = None
         self._imports = 0
         self._in_flight: dict[str, Draft] = {}
         self._custom: dict[str, BodyEditor] = {}
@@ -368,6 +383,37 @@ class ComposerPage(QWidget):
         return dialog
 
     # --- changes ---------------------------------------------------------------------------------
+    # --- warm-up ----------------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._warm_up is None:
+            self._warm_up = self._warm_up_steps()
+            QTimer.singleShot(WARM_UP_DELAY_MS, self._warm_up_step)
+
+    def _warm_up_step(self) -> None:
+        """One step, then back to the event loop: a key pressed meanwhile is handled first."""
+        if self._closed or self._warm_up is None:
+            return
+        if next(self._warm_up, False) is not False:
+            QTimer.singleShot(0, self._warm_up_step)
+
+    def _warm_up_steps(self) -> Iterator[None]:
+        import staffetta.ui.preview_card  # noqa: F401  (the cards, their media and thread parts)
+
+        yield
+        sample = Post(body=_WARM_UP_TEXT, title="Warm-up", link="https://example.org/")
+        seen: set[str] = set()
+        for account in self.picker.selected_accounts():
+            channel = self.ctx.runtime.channels.get(account.channel)
+            if channel is None or account.channel in seen:
+                continue
+            seen.add(account.channel)
+            try:
+                channel.preview(sample, account)  # counting, entities, rendering: nothing shown
+            except Exception:  # the real keystroke will say what is wrong
+                log.debug("warm-up preview of %s failed", account.channel, exc_info=True)
+            yield
+
     def _on_changed(self) -> None:
         if self._loading:
             return
