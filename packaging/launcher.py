@@ -4,9 +4,7 @@ Without arguments it opens the window; ``--version``, ``--quit-after-startup`` a
 command work exactly as from pip (the installed binary is the CLI too).
 """
 
-import sys
-
-from staffetta.cli import main
+from staffetta.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -5,7 +5,8 @@ drift in the machine's load hits all three alike (the figure is the median):
 
 * **bare** — a bare PySide6 ``QMainWindow``: start Python, import Qt, show the window, quit once
   the event loop is idle. The floor every Qt app pays.
-* **empty** — ``staffetta --quit-after-startup`` with an empty STAFFETTA_HOME.
+* **empty** — ``python -m staffetta --quit-after-startup`` (the `staffetta` command) with an
+  empty STAFFETTA_HOME.
 * **full** — the same with 20 accounts (10 site folders, 10 Mastodon accounts whose tokens are in
   a keyring) and 10,000 posts of history (every copy sent).
 
@@ -44,7 +45,7 @@ window.show()
 QTimer.singleShot(0, app.quit)
 sys.exit(app.exec())
 """
-APP = "import sys; from staffetta.cli import main; sys.exit(main(['--quit-after-startup']))"
+APP = ["-m", "staffetta", "--quit-after-startup"]  # the command users run
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,10 @@ class Run:
     peak_rss_mb: float
 
 
-def _spawn(code: str, env: dict[str, str]) -> Run:
+def _spawn(args: list[str], env: dict[str, str]) -> Run:
     start = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-c", code],
+        [sys.executable, *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -149,7 +150,7 @@ def run(quick: bool) -> list[Figure]:
         _fill(full, keyring_file)
         pycache = Path(scratch) / "pycache"
         programs = {
-            "bare": (BARE, _env(empty, keyring_file, pycache)),
+            "bare": (["-c", BARE], _env(empty, keyring_file, pycache)),
             "empty": (APP, _env(empty, keyring_file, pycache)),
             "full": (APP, _env(full, keyring_file, pycache)),
         }
