@@ -439,6 +439,31 @@ def test_a_refused_publish_brings_the_post_back(world: World, qtbot: QtBot) -> N
     assert latest.body == "Nothing lost"
 
 
+def test_publishing_without_a_usable_keyring_says_so_and_keeps_the_post(
+    home: Path, tmp_path: Path, qtbot: QtBot
+) -> None:
+    # Nothing was waiting at launch, so the window opened without the engine; the first publish
+    # starts it, and the keyring its Mastodon account needs does not work here.
+    paths = Paths.under(home)
+    runtime = Runtime.open(paths, secrets=SecretStore())  # the suite's default: no keyring works
+    runtime.store.add_account("mastodon", "Demo", {"instance_url": "https://social.example"})
+    bridge = EngineBridge(paths, SecretStore())
+    ctx = AppContext(runtime, bridge, AppContext.settings_at(runtime))
+    try:
+        assert not bridge.running
+        page = ComposerPage(ctx)
+        qtbot.addWidget(page)
+        qtbot.keyClicks(page.body, "Still here")
+        assert page.publish()
+        qtbot.waitUntil(lambda: page.body.toPlainText() == "Still here", timeout=WAIT)
+        assert "keyring" in page.message.text()
+        assert "back in the composer" in page.message.text()
+        assert runtime.store.post_ids() == []
+    finally:
+        bridge.stop()
+        runtime.close()
+
+
 def test_schedule_for_later(world: World, qtbot: QtBot) -> None:
     page = world.page(qtbot)
     qtbot.keyClicks(page.body, "Tomorrow morning")
