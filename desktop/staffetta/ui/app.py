@@ -40,12 +40,12 @@ from staffetta.ui.context import AppContext
 from staffetta.ui.i18n import chosen_language, install_translators, resolve_language
 from staffetta.ui.icons import app_icon
 from staffetta.ui.main_window import MainWindow
-from staffetta.ui.notifications import Notifier
 from staffetta.ui.preferences import Preferences
 from staffetta.ui.tray import Tray, TrayState
 
 if TYPE_CHECKING:
     from staffetta.ui.network import NetworkMonitor
+    from staffetta.ui.notifications import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +131,11 @@ class Shell(QObject):
         self.window = MainWindow(ctx)
         self.tray = Tray(ctx, available=tray_available, parent=self)
         self.window.tray_available = self.tray.available
-        self.notifier = Notifier(ctx, show=self._show_notification, parent=self)
+        self._notifier: Notifier | None = None  # engine news: created when the engine starts
         # Watching the network only matters while the engine has something to deliver: it starts
         # with the engine (Qt's network module and the system's reachability backend load then).
         self.network: NetworkMonitor | None = None
-        ctx.bridge.started.connect(self._watch_network)
+        ctx.bridge.started.connect(self._on_engine_started)
         # A `staffetta publish` in a terminal queues posts without telling the window: while the
         # engine is not running, notice its commits (SQLite's data version, next to free to read).
         self._data_version = ctx.runtime.store.data_version()
@@ -155,13 +155,24 @@ class Shell(QObject):
     def show(self) -> None:
         self.window.show()
 
-    def _watch_network(self) -> None:
-        if self.network is not None or self.quitting:
-            return
-        from staffetta.ui.network import NetworkMonitor
+    @property
+    def notifier(self) -> Notifier:
+        if self._notifier is None:
+            from staffetta.ui.notifications import Notifier
 
-        self.network = NetworkMonitor(self.ctx.bridge, self)
-        self.network.start()
+            self._notifier = Notifier(self.ctx, show=self._show_notification, parent=self)
+        return self._notifier
+
+    def _on_engine_started(self) -> None:
+        """The engine's news (notifications) and the network watch matter from now on."""
+        if self.quitting:
+            return
+        self.notifier  # noqa: B018  (listens to the engine's events from its first one)
+        if self.network is None:
+            from staffetta.ui.network import NetworkMonitor
+
+            self.network = NetworkMonitor(self.ctx.bridge, self)
+            self.network.start()
 
     def quit(self) -> None:
         if self.quitting:
