@@ -103,10 +103,13 @@ def _normalise_host(host: str, raw: str) -> str:
         return str(ipaddress.ip_address(host))
     except ValueError:
         pass
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise InputError(f"“{host}” is not a valid server name.") from None
+    if host.isascii():  # what IDNA gives back; the label checks below refuse what it would refuse
+        ascii_host = host
+    else:
+        try:
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InputError(f"“{host}” is not a valid server name.") from None
     labels = ascii_host.split(".")
     if len(ascii_host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
         raise InputError(f"“{host}” is not a valid server name.")
