@@ -68,10 +68,10 @@ from staffetta.ui.context import AppContext
 from staffetta.ui.icons import channel_icon
 from staffetta.ui.image_strip import ImageStrip, read_thumbnail
 from staffetta.ui.message_bar import MessageBar
-from staffetta.ui.schedule_dialog import ScheduleDialog
 
 if TYPE_CHECKING:
     from staffetta.core import media
+    from staffetta.ui.schedule_dialog import ScheduleDialog
 else:  # Pillow and image handling: with the first image
     media = lazy_module("staffetta.core.media")
 
@@ -720,6 +720,8 @@ class ComposerPage(QWidget):
 
     # --- schedule --------------------------------------------------------------------------------
     def choose_schedule(self) -> ScheduleDialog:
+        from staffetta.ui.schedule_dialog import ScheduleDialog
+
         dialog = ScheduleDialog(self._draft.scheduled_at, self._now, self)
         dialog.accepted.connect(lambda: self.set_schedule(dialog.chosen()))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

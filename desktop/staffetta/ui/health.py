@@ -18,7 +18,6 @@ from staffetta.core.describe import Level, PlatformStatus, platforms_in_use
 from staffetta.core.errors import StaffettaError
 from staffetta.ui.context import AppContext
 from staffetta.ui.icons import channel_icon
-from staffetta.ui.state_chip import clock_text, rough_duration
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +222,8 @@ class HealthStrip(QWidget):
         """The tooltip: "Instagram: down since 14:03 · 3 posts waiting · next check in 2 min"."""
         parts: list[str] = []
         level = status.level
+        if level is Level.DOWN:  # the outbox's time words, loaded with the first outage
+            from staffetta.ui.state_chip import clock_text, rough_duration
         if level is Level.DOWN and status.down_since is not None:
             parts.append(
                 self.tr("{platform}: down since {time}").format(
