@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QDialog, QLabel
 from pytestqt.qtbot import QtBot
 
@@ -60,6 +61,14 @@ def test_the_window_opens_on_compose_and_the_sidebar_switches_pages(
     window.page_actions["outbox"].trigger()  # View ▸ Outbox (Ctrl+2)
     assert window.current_page_key() == "outbox"
     assert window.page_actions["outbox"].shortcut().toString() == "Ctrl+2"
+
+
+def test_the_sidebar_is_drawn_in_the_window_colour(ctx: AppContext, qtbot: QtBot) -> None:
+    window = _window(ctx, qtbot)
+    image = window.sidebar.grab().toImage()
+    window_colour = window.palette().color(QPalette.ColorRole.Window)
+    assert window_colour != window.palette().color(QPalette.ColorRole.Base)  # a real check
+    assert image.pixelColor(10, image.height() - 10) == window_colour  # below the last page
 
 
 def test_menus_and_shortcuts(ctx: AppContext, qtbot: QtBot) -> None:
