@@ -44,7 +44,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -70,6 +69,8 @@ from staffetta.ui.image_strip import ImageStrip, read_thumbnail
 from staffetta.ui.message_bar import MessageBar
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QFileDialog
+
     from staffetta.core import media
     from staffetta.ui.schedule_dialog import ScheduleDialog
 else:  # Pillow and image handling: with the first image
@@ -639,6 +640,8 @@ class ComposerPage(QWidget):
 
     def choose_images(self) -> None:
         folder = self.ctx.settings.value(IMAGE_FOLDER_KEY, "")
+        from PySide6.QtWidgets import QFileDialog  # its class and enums: when first opened
+
         dialog = QFileDialog(self, self.tr("Add images"), str(folder or Path.home()))
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
         dialog.setNameFilters([self.tr("Images ({patterns})").format(patterns=IMAGE_FILTER)])

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QImageReader, QPalette, QPixmap
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -46,6 +46,8 @@ def read_thumbnail(path: str, box: QSize = THUMBNAIL) -> QImage:
     Safe on any thread: only QImage/QImageReader are used. Formats that support it (JPEG) decode
     directly at the reduced size.
     """
+    from PySide6.QtGui import QImageReader  # with the first image
+
     reader = QImageReader(path)
     reader.setAutoTransform(True)
     size = reader.size()

@@ -12,7 +12,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
@@ -27,7 +27,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
-    QDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -41,6 +40,9 @@ from PySide6.QtWidgets import (
 from staffetta.ui.context import AppContext
 from staffetta.ui.icons import PaintedIconEngine, app_icon
 from staffetta.ui.preferences import Preferences
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QDialog
 
 log = logging.getLogger(__name__)
 
