@@ -172,6 +172,22 @@ def test_picker_groups_accounts_owned_first_with_handles(world: World, qtbot: Qt
     assert picker.selected_ids() == [world.blog.id, world.mastodon.id]
 
 
+def test_picker_rows_say_when_an_account_needs_you(world: World, qtbot: QtBot) -> None:
+    world.runtime.store.pause_account(world.mastodon.id, "the token was revoked")
+    world.runtime.store.add_account("carrier_pigeon", "Loft", {})
+    page = world.page(qtbot)
+    picker = page.picker
+    paused = picker.row(world.mastodon.id)
+    assert paused.note is not None
+    assert paused.note.text() == "Needs reconnecting: posts will wait"
+    assert paused.note.isVisible()
+    unknown = next(r for r in picker._rows.values() if r.account.channel == "carrier_pigeon")
+    assert unknown.note is not None
+    assert unknown.note.text() == "This version of Staffetta does not know carrier_pigeon"
+    assert not unknown.check.isEnabled()
+    assert picker.row(world.blog.id).note is None  # a row with nothing to say has no note
+
+
 def test_picked_accounts_are_the_next_default(world: World, qtbot: QtBot) -> None:
     page = world.page(qtbot)
     page.picker.row(world.mastodon.id).check.click()

@@ -51,12 +51,7 @@ class AccountRow(QWidget):
         self.handle = QLabel(handle, self)
         self.handle.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.handle.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
-        self.note = QLabel(self)
-        self.note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.note.setVisible(False)
-        if account.paused_reason:
-            self.note.setText(self.tr("Needs reconnecting: posts will wait"))
-            self.note.setVisible(True)
+        self.note: QLabel | None = None  # a line under the handle, only for rows that need one
         self.customise = QToolButton(self)
         self.customise.setText(self.tr("Customise"))
         self.customise.setToolTip(self.tr("Give this account its own text"))
@@ -74,11 +69,20 @@ class AccountRow(QWidget):
         handle_row.setContentsMargins(ICON.width() + 8, 0, 0, 0)
         handle_row.addWidget(self.handle, 1)
         text.addLayout(handle_row)
-        text.addWidget(self.note)
+        self._text = text
+        if account.paused_reason:
+            self.show_note(self.tr("Needs reconnecting: posts will wait"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 2, 0, 2)
         layout.addLayout(text, 1)
         layout.addWidget(self.customise, 0, Qt.AlignmentFlag.AlignTop)
+
+    def show_note(self, text: str) -> None:
+        if self.note is None:
+            self.note = QLabel(self)
+            self.note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+            self._text.addWidget(self.note)
+        self.note.setText(text)
 
     def set_customised(self, customised: bool) -> None:
         self.customise.setChecked(customised)
@@ -237,12 +241,11 @@ class ChannelPicker(QWidget):
         row = AccountRow(account, label, handle, self._body)
         if channel is None:
             row.check.setEnabled(False)
-            row.note.setText(
+            row.show_note(
                 self.tr("This version of Staffetta does not know {platform}").format(
                     platform=account.channel
                 )
             )
-            row.note.setVisible(True)
         row.check.toggled.connect(self._on_toggled)
         row.customise.clicked.connect(lambda on, aid=account.id: self._on_customise(aid, on))
         self._rows[account.id] = row
