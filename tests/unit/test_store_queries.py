@@ -171,3 +171,18 @@ def test_pending_counts_per_account(store: Store) -> None:
     store.set_state(social_ids[1:2], State.FAILED)
     # Down and queued are on their way; failed needs the user; scheduled is not late.
     assert store.pending_by_account() == {social: 2}
+
+
+def test_counts_of_some_states_skip_the_others(store: Store) -> None:
+    blog, social = _accounts(store)
+    for n in range(3):
+        store.enqueue(Post(body=f"p{n}"), [blog, social])
+    deliveries = store.deliveries()
+    store.set_state([d.id for d in deliveries if d.account_id == blog], State.SENT)
+    store.set_state([deliveries[1].id], State.FAILED)
+    assert store.counts() == {State.SENT: 3, State.QUEUED: 2, State.FAILED: 1}
+    assert store.counts((State.QUEUED, State.FAILED, State.WAITING)) == {
+        State.QUEUED: 2,
+        State.FAILED: 1,
+    }
+    assert store.counts(()) == {}

@@ -696,8 +696,18 @@ class Store:
             ).rowcount
         return bool(changed)
 
-    def counts(self) -> dict[State, int]:
-        rows = self._read("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
+    def counts(self, states: Iterable[State] | None = None) -> dict[State, int]:
+        """Deliveries per state; with ``states``, only those (read from the state index alone:
+        a history of sent posts costs nothing to skip)."""
+        if states is None:
+            rows = self._read("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
+        else:
+            wanted = [s.value for s in states]
+            rows = self._read(
+                f"SELECT state, count(*) AS n FROM deliveries"
+                f" WHERE state IN ({','.join('?' * len(wanted))}) GROUP BY state",
+                wanted,
+            )
         return {State(r["state"]): int(r["n"]) for r in rows}
 
     # --- platform health ------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def platform_names(runtime: Runtime) -> dict[str, str]:
 def summarize(runtime: Runtime) -> OutboxSummary:
     """How the outbox stands now (three short reads)."""
     store = runtime.store
-    counts = store.counts()
+    counts = store.counts((*PENDING, *NEEDS_YOU, State.SCHEDULED))
     names = platform_names(runtime)
     down = tuple(
         (names[h.key], h.down_since)
