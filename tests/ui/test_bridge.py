@@ -18,7 +18,7 @@ from staffetta.core.paths import Paths
 from staffetta.core.schema import SCHEMA_VERSION
 from staffetta.core.secrets import SecretStore
 from staffetta.core.store import Store
-from staffetta.ui.bridge import EngineBridge, Worker
+from staffetta.ui.bridge import EngineBridge, Worker, has_work
 
 
 @pytest.fixture
@@ -150,3 +150,25 @@ def test_stop_while_the_engine_is_still_starting(
     errors: list[Exception] = []
     bridge.submit(lambda w: None, None, errors.append)
     assert "not running" in str(errors[0])
+
+
+def test_the_engine_has_work_for_anything_on_its_way_but_not_for_the_user(home: Path) -> None:
+    store = Store.open(Paths.under(home).database)
+    try:
+        blog = store.add_account("static_site", "Blog", {"folder": str(home / "site")})
+        assert not has_work(store)  # no posts at all
+        sent = store.enqueue(Post(body="Old news"), [blog.id])
+        store.set_state([d.id for d in store.deliveries(post_id=sent)], State.SENT)
+        assert not has_work(store)
+        assisted = store.add_account("whatsapp", "Channel", {})
+        by_hand = store.enqueue(Post(body="Posted by hand"), [assisted.id])
+        store.set_state([d.id for d in store.deliveries(post_id=by_hand)], State.YOUR_TURN)
+        assert not has_work(store)  # the user's turn, not the engine's
+        store.enqueue(Post(body="Tomorrow", scheduled_at=10**10), [blog.id])
+        assert has_work(store)  # a scheduled post must go out at its time
+        store.pause_account(blog.id, "reconnect")
+        assert not has_work(store)  # it waits for the user to reconnect
+        store.resume_account(blog.id)
+        assert has_work(store)
+    finally:
+        store.close()
