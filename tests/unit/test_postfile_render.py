@@ -78,6 +78,7 @@ _LINE_STARTS = (
     ">> ",
     "    ",
     "\t",
+    " \t",
     "  ",
 )
 _WHOLE_LINES = (
@@ -164,3 +165,40 @@ def test_a_keystroke_renders_only_the_paragraph_it_changed() -> None:
     assert render_html(edited) == whole(edited)
     assert postfile._inline_html.cache_info().misses == before + 1
     assert render_html(edited) is render_html(edited)  # the same text is not rendered again
+
+
+# Lines that never reach over a blank line: render_html renders the runs between blank lines one
+# by one for such a text. Blank lines here come in every form (spaces, tabs, several, CR LF).
+_RUN_STARTS = ("", "", "", "# ", "### ", "> ", ">> ", "> > ", "  ", "   ", "#", "\\- ", "1\\. ")
+_RUN_WHOLE_LINES = ("===", "---", "***", "___", "<div>", "</div>", ">", "#", " ", "\\[x]: y")
+_run_line = st.one_of(
+    # A word first: a line opening with "[" or "- " is one the run-by-run path leaves alone.
+    st.tuples(st.sampled_from(_RUN_STARTS), st.sampled_from(("w ", "caffè ")), _inline_text).map(
+        "".join
+    ),
+    st.sampled_from(_RUN_WHOLE_LINES),
+)
+_run_ends = st.sampled_from(
+    ("\n", "\n", "\n\n", "\n \n", "\n\t\n", "\n \t \n", "\n\n\n", "\r\n", "  \n")
+)
+_run_documents = st.lists(st.tuples(_run_line, _run_ends).map("".join), max_size=25).map("".join)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(_run_documents)
+def test_run_by_run_rendering_is_markdown_it_s_own(text: str) -> None:
+    assert not postfile._SPANS_BLANK_LINES.search(text)  # the run-by-run path is the one taken
+    assert render_html(text) == whole(text)
+
+
+def test_blocks_that_reach_over_blank_lines_are_rendered_whole() -> None:
+    for text in (
+        "- a\n\n- b",  # one loose list
+        "    code\n\n    more code",  # one code block
+        " \tcode\n\n \tmore",  # the same, indented by a space and a tab
+        "```\nfirst\n\nsecond\n```",  # one fenced block
+        "[ref]\n\n[ref]: https://example.com",  # a definition used above it
+        "1. one\n\n2. two",
+    ):
+        assert postfile._SPANS_BLANK_LINES.search(text)
+        assert render_html(text) == whole(text)
