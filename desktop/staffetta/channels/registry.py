@@ -72,10 +72,6 @@ class Channels(Mapping[str, Channel]):
     def __len__(self) -> int:
         return len(self._classes)
 
-    def loaded(self) -> list[str]:
-        """The channels imported so far (for tests and diagnostics)."""
-        return list(self._loaded)
-
 
 def load_channels() -> Channels:
     """Every channel, keyed by its stable name; each is imported when first asked for."""

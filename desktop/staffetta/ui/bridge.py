@@ -123,12 +123,11 @@ class EngineBridge(QObject):
         construction until :meth:`stop`."""
         return not self._closed
 
-    def start_if_work(self, store: Store) -> bool:
+    def start_if_work(self, store: Store) -> None:
         """Start the engine if ``store`` holds a delivery it could act on now or later (anything
-        but copies waiting for the user); returns whether it is running."""
+        but copies waiting for the user)."""
         if not self.running and not self._closed and has_work(store):
             self.start()
-        return self.running
 
     def start(self) -> None:
         """Start the worker thread and its engine, without waiting for either.
