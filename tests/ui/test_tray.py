@@ -120,6 +120,13 @@ def test_posts_queued_by_another_process_start_the_engine_and_go_out(
         other.close()
     qtbot.waitUntil(lambda: ctx.bridge.running, timeout=WAIT)
     qtbot.waitUntil(lambda: any(folder.rglob("*.md")), timeout=WAIT)
+    # The engine now idles until its next due time: the next post from the terminal wakes it.
+    other = Store.open(Paths.under(home).database)
+    try:
+        other.enqueue(Post(body="Another from the terminal", title="Again"), [account.id])
+    finally:
+        other.close()
+    qtbot.waitUntil(lambda: len(list(folder.rglob("*.md"))) == 2, timeout=WAIT)
     with qtbot.waitSignal(shell.finished):
         shell.quit()
 

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR = 0, 1
-WORK_POLL_MS = 2000  # how soon posts queued by another process start the window's engine
+WORK_POLL_MS = 2000  # how soon posts queued by another process start or wake the engine
 
 
 class StartupError(Exception):
@@ -136,12 +136,13 @@ class Shell(QObject):
         # with the engine (Qt's network module and the system's reachability backend load then).
         self.network: NetworkMonitor | None = None
         ctx.bridge.started.connect(self._on_engine_started)
-        # A `staffetta publish` in a terminal queues posts without telling the window: while the
-        # engine is not running, notice its commits (SQLite's data version, next to free to read).
+        # A `staffetta publish` in a terminal queues posts without telling the window: notice its
+        # commits (SQLite's data version, next to free to read), then start the engine, or wake
+        # it from its sleep until the next due time.
         self._data_version = ctx.runtime.store.data_version()
         self._work_watch = QTimer(self)
         self._work_watch.setInterval(WORK_POLL_MS)
-        self._work_watch.timeout.connect(self._start_engine_if_work)
+        self._work_watch.timeout.connect(self._on_outside_commits)
         self._work_watch.start()
 
         self.window.quitRequested.connect(self.quit)
@@ -188,13 +189,17 @@ class Shell(QObject):
         self.ctx.bridge.stop()
         self.finished.emit()
 
-    def _start_engine_if_work(self) -> None:
+    def _on_outside_commits(self) -> None:
         bridge, store = self.ctx.bridge, self.ctx.runtime.store
-        if bridge.running or not bridge.active:
+        if not bridge.active:
             return
         version = store.data_version()
-        if version != self._data_version:
-            self._data_version = version
+        if version == self._data_version:
+            return
+        self._data_version = version
+        if bridge.running:
+            bridge.wake()
+        else:
             bridge.start_if_work(store)
 
     def _new_post_from_tray(self) -> None:

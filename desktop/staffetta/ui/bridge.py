@@ -309,6 +309,12 @@ class EngineBridge(QObject):
             changes_outbox=True,
         )
 
+    def wake(self) -> None:
+        """Look for work now (the outbox changed behind the engine's back); nothing to do when the
+        engine is not running."""
+        if self.running:
+            self.submit(lambda w: w.engine.wake())
+
     def check_now(self) -> None:
         """The machine came online: probe every platform that is down at once (nothing to do when
         the engine is not running: no delivery is waiting for a platform)."""
