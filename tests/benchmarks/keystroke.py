@@ -6,8 +6,12 @@ other social channel registered when this runs (Bluesky, Telegram, Discord…). 
 inserts one character at a different place of the post, then, timed together:
 
 1. ``pane.set_post(post, accounts)``: every channel's ``preview()`` and every card's update;
-2. ``processEvents()`` until nothing is pending: the layout of every card;
-3. ``pane.grab()``: painting what the pane shows.
+2. ``processEvents()`` until nothing is pending: the layout of every card, and the repaint of
+   what changed, which Qt does inside the event loop exactly as in the window (checked after the
+   last keystroke: a character typed in view is painted in that turn of the loop).
+
+Repainting the whole pane (``pane.grab()``) is what a window never does on a keystroke; it is
+timed apart, as information.
 
 The figure is absolute wall-clock time (target p99 <= 8 ms), so other programs busy on the same
 processor inflate it; the table also gives the GUI thread's CPU time for the same keystrokes,
@@ -178,6 +182,33 @@ def _check_against_fresh_pane(ctx: Any, pane: Any, post: Any, accounts: list[Any
         fresh.deleteLater()
 
 
+def _repaints_in_loop(app: Any, pane: Any, post: Any, accounts: list[Any]) -> int:
+    """Type ``post`` (one more character in view) and count the paint events the text views of
+    the cards in view get while the event loop runs: the figure's turn of the loop must include
+    the repaint, or it would time less than the window does."""
+    from PySide6.QtCore import QEvent, QEventLoop, QObject
+
+    from staffetta.ui.preview_parts import DocumentView
+
+    class _Counter(QObject):
+        painted = 0
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                self.painted += 1
+            return False
+
+    counter = _Counter()
+    views = [view for view in pane.findChildren(DocumentView) if view.isVisible()]
+    for view in views:
+        view.installEventFilter(counter)
+    pane.set_post(post, accounts)
+    app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 1000)
+    for view in views:
+        view.removeEventFilter(counter)
+    return counter.painted
+
+
 def run(quick: bool) -> list[Figure]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEventLoop
@@ -212,6 +243,7 @@ def run(quick: bool) -> list[Figure]:
         total: list[float] = []
         cpu: list[float] = []
         channels: list[float] = []
+        full_repaint: list[float] = []
         try:
             for n in range(WARMUP + keystrokes):
                 position = rng.randrange(len(text) + 1)
@@ -220,12 +252,19 @@ def run(quick: bool) -> list[Figure]:
                 start, start_cpu = time.perf_counter(), time.thread_time()
                 pane.set_post(Post(body=text, title="A morning on the lagoon"), accounts)
                 app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 1000)
-                pane.grab()
                 elapsed, elapsed_cpu = time.perf_counter() - start, time.thread_time() - start_cpu
+                grab_start = time.perf_counter()
+                pane.grab()
                 if n >= WARMUP:
+                    full_repaint.append(time.perf_counter() - grab_start)
                     total.append(elapsed)
                     cpu.append(elapsed_cpu)
                     channels.append(spent[0])
+            text = text[:3] + "x" + text[3:]
+            painted = _repaints_in_loop(
+                app, pane, Post(body=text, title="A morning on the lagoon"), accounts
+            )
+            assert painted, "typing in view repainted nothing inside the event loop"
             shown = [card.count_text() for card in pane.cards()]
             in_view = _check_against_fresh_pane(
                 ctx, pane, Post(body=text, title="A morning on the lagoon"), accounts
@@ -243,7 +282,7 @@ def run(quick: bool) -> list[Figure]:
     p99 = percentile(total, 0.99)
     return [
         Figure(
-            f"keystroke to {ACCOUNTS} previews updated, p50 ({keystrokes} keystrokes)",
+            f"keystroke to {ACCOUNTS} previews updated, repainted, p50 ({keystrokes} keystrokes)",
             percentile(total, 0.5) * ms,
             "ms",
             note=f"{TEXT_CHARS:,}-character post on average, {LINKS} links, emoji; channels: "
@@ -252,7 +291,7 @@ def run(quick: bool) -> list[Figure]:
             "were checked against a pane made afresh for the final text",
         ),
         Figure(
-            f"keystroke to {ACCOUNTS} previews updated, p99",
+            f"keystroke to {ACCOUNTS} previews updated, repainted, p99",
             p99 * ms,
             "ms",
             target=f"p99 <= {TARGET_MS:g} ms",
@@ -276,5 +315,12 @@ def run(quick: bool) -> list[Figure]:
         Figure("    in the window (cards, layout, paint), p50", percentile(window, 0.5) * ms, "ms"),
         Figure(
             "    in the window (cards, layout, paint), p99", percentile(window, 0.99) * ms, "ms"
+        ),
+        Figure(
+            "  repainting the whole pane (grab), p50, not included above",
+            percentile(full_repaint, 0.5) * ms,
+            "ms",
+            note="information: what painting all it shows costs, which the window never does on "
+            "a keystroke (it repaints what changed, timed above)",
         ),
     ]
