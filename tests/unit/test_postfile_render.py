@@ -160,10 +160,10 @@ def test_a_keystroke_renders_only_the_paragraph_it_changed() -> None:
     paragraphs = [" ".join(rng.choice(words) for _ in range(60)) for _ in range(12)]
     text = "\n\n".join(paragraphs)
     assert render_html(text) == whole(text)
-    before = postfile._inline_html.cache_info().misses
+    before = postfile._inline_piece_html.cache_info().misses
     edited = text.replace(paragraphs[5], paragraphs[5] + " new", 1)
     assert render_html(edited) == whole(edited)
-    assert postfile._inline_html.cache_info().misses == before + 1
+    assert postfile._inline_piece_html.cache_info().misses == before + 1
     assert render_html(edited) is render_html(edited)  # the same text is not rendered again
 
 
@@ -202,3 +202,57 @@ def test_blocks_that_reach_over_blank_lines_are_rendered_whole() -> None:
     ):
         assert postfile._SPANS_BLANK_LINES.search(text)
         assert render_html(text) == whole(text)
+
+
+# Long paragraphs without inline syntax are rendered in pieces cut at spaces between words (see
+# postfile._inline_html): words, bare links and addresses of every kind, punctuation around them,
+# and every sort of space and line break between them.
+_PLAIN_WORDS = (
+    *("word", "caffè", "日本語", "👨\u200d👩\u200d👧", "🇮🇹", "#tag", "@user", "@u@ex.social"),
+    *("https://example.com/a?b=1", "http://ex.org/x.", "(https://ex.com/y)", "www.ex.org/p,"),
+    *("example.com", "ex.social:", "a@b.com", "mailto:x@y.it", "http:", "//", "https", ":"),
+    *("e.g.", "end.", "a,", "'q'", '"q"', "-", "--", "x-y", "?", "1.", "#", "http://", "é"),
+)
+_PLAIN_SEPARATORS = (" ", " ", " ", " ", "  ", "   ", "\n", "  \n", " \n", "\t", " \t ")
+_plain_paragraph = st.lists(
+    st.tuples(st.sampled_from(_PLAIN_WORDS), st.sampled_from(_PLAIN_SEPARATORS)).map("".join),
+    min_size=20,
+    max_size=90,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(st.lists(_plain_paragraph, min_size=1, max_size=4).map("\n\n".join))
+def test_long_plain_paragraphs_in_pieces_are_markdown_it_s_own(text: str) -> None:
+    assert render_html(text) == whole(text)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(
+    _plain_paragraph,
+    st.lists(
+        st.tuples(st.integers(0, 10_000), st.sampled_from((*_PLAIN_WORDS, " ", "\n", "*"))),
+        max_size=10,
+    ),
+)
+def test_typing_in_a_long_plain_paragraph(text: str, edits: list[tuple[int, str]]) -> None:
+    """Each keystroke's text renders as markdown-it renders it, pieces remembered or not (a ``*``
+    typed sends the paragraph back to markdown-it whole)."""
+    assert render_html(text) == whole(text)
+    for position, typed in edits:
+        at = position % (len(text) + 1)
+        text = text[:at] + typed + text[at:]
+        assert render_html(text) == whole(text)
+
+
+def test_a_keystroke_in_a_long_plain_paragraph_renders_one_piece() -> None:
+    words = ("lagoon", "silver", "https://example.com/x", "caffè", "🎉", "boats", "came")
+    rng = random.Random(4)
+    text = " ".join(rng.choice(words) for _ in range(120))
+    assert render_html(text) == whole(text)
+    before = postfile._inline_piece_html.cache_info()
+    edited = text[:300] + "s" + text[300:]
+    assert render_html(edited) == whole(edited)
+    after = postfile._inline_piece_html.cache_info()
+    assert after.misses - before.misses <= 2  # the piece typed in (and its neighbour, at most)
+    assert after.hits - before.hits >= 10  # the others came from memory

@@ -387,9 +387,44 @@ def _block_markdown() -> MarkdownIt:
     return md
 
 
-@functools.lru_cache(maxsize=2048)
+# Characters that open inline syntax able to reach over a space (code spans, emphasis, links,
+# images, autolinks) or that is safest left to markdown-it whole (escapes, entities).
+_INLINE_SYNTAX = re.compile(r"[\\`*_\[\]<>!&]")
+_CHUNKED_FROM = 160  # characters: shorter content is rendered in one piece
+_CHUNK_WORDS = 3  # a piece ends after about one word in this many (chosen by the word's hash)
+
+
 def _inline_html(content: str) -> str:
-    """One block's inline content rendered as markdown-it renders it inside a whole text."""
+    """One block's inline content rendered as markdown-it renders it inside a whole text.
+
+    Content without inline syntax (no ``\\`*_[]<>!&``) is plain words, bare links and line
+    breaks, and none of them reaches over a space between two words: it is rendered in pieces cut
+    at such spaces, each piece remembered, so a keystroke in a long paragraph renders one piece.
+    A piece ends after a word picked by its hash, not at a fixed length, so typing moves no other
+    piece's bounds. Property-tested against markdown-it on the whole text
+    (tests/unit/test_postfile_render.py).
+    """
+    if len(content) < _CHUNKED_FROM or _INLINE_SYNTAX.search(content):
+        return _inline_piece_html(content)
+    pieces: list[str] = []
+    words: list[str] = []
+    for word in content.split(" "):
+        # A cut is made only at a single space between two words (a space next to another space,
+        # a tab or a line break may belong to a hard line break).
+        if words and word and not word[0].isspace() and _ends_piece(words[-1]):
+            pieces.append(_inline_piece_html(" ".join(words)))
+            words = []
+        words.append(word)
+    pieces.append(_inline_piece_html(" ".join(words)))
+    return " ".join(pieces)
+
+
+def _ends_piece(word: str) -> bool:
+    return bool(word) and not word[-1].isspace() and hash(word) % _CHUNK_WORDS == 0
+
+
+@functools.lru_cache(maxsize=4096)
+def _inline_piece_html(content: str) -> str:
     md = _markdown()
     env: dict[str, Any] = {}
     children = md.parseInline(content, env)[0].children or []
