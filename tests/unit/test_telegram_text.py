@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image as PILImage
 
+from staffetta.channels import telegram_text
 from staffetta.channels.telegram import TelegramChannel
 from staffetta.channels.telegram_text import format_text, telegram_length
 from staffetta.core.channel import Fix, Preview
@@ -208,3 +211,30 @@ def test_image_problems(tmp_path: Path) -> None:
     assert "too_many_images" in codes(preview("Album", images=eleven))
     assert codes(preview("", images=(ok,))) == ["alt_not_sent"]
     assert codes(preview("  \n ")) == ["empty"]
+
+
+# --- a text without the subset's syntax -----------------------------------------------------------
+
+_PLAIN_PIECES = (
+    *("word", "caffè", EMOJI, FAMILY, "#tag", "@user", "https://example.com/a?b=1", "ex.org/p"),
+    *("(https://ex.com/y).", "tg://resolve", "a@b.com", "&amp;", "<b>", "`code`", "!", "]", "~"),
+    *(" ", " ", "  ", "   ", "\t", "\n", "\n", "  \n", " \n ", "\n\t ", "\n\n", "\r\n", "\u2028"),
+    *("\x00", "\x0b", "\u030a", "\U000f0001"),
+)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(st.lists(st.sampled_from(_PLAIN_PIECES), max_size=60).map("".join))
+def test_a_text_without_syntax_is_formatted_as_markdown_it_parses_it(text: str) -> None:
+    """Text with no ``*``, ``_``, ``[`` or ``\\`` skips markdown-it: the same text and entities."""
+    assert format_text(text) == telegram_text._format(text, plain_path=False)
+
+
+def test_a_text_using_the_placeholder_code_points_itself_is_kept_as_written() -> None:
+    """Bare links are swapped for private-use code points while parsing; a text that already
+    holds one is left unshielded, and its own code point is text, not a link (it raised)."""
+    text = "see \U000f0001 and **this**"
+    formatted = format_text(text)
+    assert formatted.text == "see \U000f0001 and this"
+    assert marked(text) == [("bold", "this", "")]
+    assert preview(text).parts[0].text == "see \U000f0001 and this"
