@@ -304,3 +304,28 @@ def test_documents_past_the_cache_s_capacity_hold_their_own_text(qtbot: QtBot) -
     assert again is second
     assert (again.toPlainText(), again.defaultStyleSheet(), again.textWidth()) == ("one", css, 200)
     assert cache.get("<p>three</p>", "", 300, font, font.key()).toPlainText() == "three"
+
+
+def test_the_scroll_bar_s_remembered_picture_is_what_the_style_paints(
+    pane: PreviewPane, tmp_path: Path
+) -> None:
+    """The first paint is the style's own; later ones copy a picture of it, which must show the
+    same pixels, also after the bar moved."""
+    accounts = blogs(tmp_path, 6)
+    pane.set_post(Post(body="Lagoon. " * 400, title="T"), accounts)
+    QApplication.processEvents()
+    bar = pane.verticalScrollBar()
+    assert bar.maximum() > 0  # six long cards: the pane scrolls
+    fresh = QScrollBar(bar.orientation())  # painted by the style every time
+    fresh.resize(bar.size())
+    for value in (0, bar.maximum() // 2, bar.maximum()):
+        bar.setValue(value)
+        fresh.setRange(bar.minimum(), bar.maximum())
+        fresh.setPageStep(bar.pageStep())
+        fresh.setValue(value)
+        for _ in range(2):  # the style's paint, then the picture's
+            assert opaque(bar.grab()) == opaque(fresh.grab()), value
+
+
+def opaque(pixmap: QPixmap) -> QImage:
+    return pixmap.toImage().convertToFormat(QImage.Format.Format_RGB32)

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QStyle,
     QToolButton,
     QWidget,
 )
@@ -62,6 +61,8 @@ class MessageBar(QFrame):
         error: bool = False,
         action: tuple[str, Callable[[], object]] | None = None,
     ) -> None:
+        from PySide6.QtWidgets import QStyle  # its ~20 enums: not at start-up (see preview.py)
+
         self.error = error
         pixmap = (
             QStyle.StandardPixmap.SP_MessageBoxWarning

@@ -29,8 +29,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QScrollBar,
     QSizePolicy,
-    QStyle,
-    QStyleOptionSlider,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -100,11 +98,17 @@ class PaintedOnceScrollBar(QScrollBar):
     def __init__(self, orientation: Qt.Orientation, parent: QWidget | None = None) -> None:
         super().__init__(orientation, parent)
         self._picture: tuple[tuple[object, ...], QPixmap] | None = None
+        self._painted = False
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        if self.underMouse() or self.isSliderDown():
+        # The first paint is the style's own: making QStyle's ~20 enums costs the window ~5 % of
+        # its start-up, before anything needs them; the picture is made from the next paint.
+        first, self._painted = not self._painted, True
+        if first or self.underMouse() or self.isSliderDown():
             super().paintEvent(event)
             return
+        from PySide6.QtWidgets import QStyle, QStyleOptionSlider
+
         option = QStyleOptionSlider()
         self.initStyleOption(option)
         option.subControls = QStyle.SubControl.SC_All
