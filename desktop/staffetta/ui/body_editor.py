@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QMimeData, Signal
 from PySide6.QtGui import (
@@ -24,12 +25,14 @@ from PySide6.QtGui import (
     QImage,
     QPalette,
     QSyntaxHighlighter,
-    QTextCharFormat,
     QTextDocument,
 )
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 from staffetta.core.text import SpanKind, entities
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QTextCharFormat
 
 # A whitespace-free run holding one of . : @ # ＃ (anchored at the run's start by the lookbehind):
 # only these can hold a link, a mention or a hashtag. Found by the regex engine, not in Python.
@@ -80,20 +83,26 @@ class EntityHighlighter(QSyntaxHighlighter):
     def __init__(self, document: QTextDocument, palette: QPalette) -> None:
         super().__init__(document)
         self._finder = RunEntities()
+        self._palette = palette
+        # Made with the first entity: QTextCharFormat's Python enums (~120 text properties) cost
+        # the window's start-up ~1 %, and an empty draft has nothing to colour.
         self._formats: dict[SpanKind, QTextCharFormat] = {}
-        self.set_palette(palette)
+        self.rehighlight()
 
     def set_palette(self, palette: QPalette) -> None:
-        link = palette.color(QPalette.ColorRole.Link)
-        visited = palette.color(QPalette.ColorRole.LinkVisited)
-        self._formats = {
-            SpanKind.LINK: _format(link, underline=True),
-            SpanKind.MENTION: _format(link, bold=True),
-            SpanKind.HASHTAG: _format(visited if visited.isValid() else link),
-        }
+        self._palette = palette
+        self._formats = {}
         self.rehighlight()
 
     def format_for(self, kind: SpanKind) -> QTextCharFormat:
+        if not self._formats:
+            link = self._palette.color(QPalette.ColorRole.Link)
+            visited = self._palette.color(QPalette.ColorRole.LinkVisited)
+            self._formats = {
+                SpanKind.LINK: _format(link, underline=True),
+                SpanKind.MENTION: _format(link, bold=True),
+                SpanKind.HASHTAG: _format(visited if visited.isValid() else link),
+            }
         return self._formats[kind]
 
     def highlightBlock(self, text: str) -> None:
@@ -102,10 +111,12 @@ class EntityHighlighter(QSyntaxHighlighter):
         utf16 = _Utf16(text)
         for start, end, kind in self._finder.find(text):
             begin = utf16(start)
-            self.setFormat(begin, utf16(end) - begin, self._formats[kind])
+            self.setFormat(begin, utf16(end) - begin, self.format_for(kind))
 
 
 def _format(colour: QColor, *, underline: bool = False, bold: bool = False) -> QTextCharFormat:
+    from PySide6.QtGui import QTextCharFormat
+
     fmt = QTextCharFormat()
     fmt.setForeground(colour)
     if underline:
