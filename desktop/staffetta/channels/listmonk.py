@@ -50,13 +50,11 @@ from staffetta.core.media import prepare_image
 from staffetta.core.model import Account, ChannelGroup, Post
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 else:
     httpx = lazy_module("httpx")
-
-if TYPE_CHECKING:
-    import asyncio
-else:
     asyncio = lazy_module("asyncio")
 
 STATUSES = ("draft", "running")

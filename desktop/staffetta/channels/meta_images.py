@@ -43,12 +43,9 @@ from staffetta.core.model import Account, Delivery, Post
 
 if TYPE_CHECKING:
     import httpx
-else:
-    httpx = lazy_module("httpx")
-
-if TYPE_CHECKING:
     from PIL import Image as PILImage
 else:
+    httpx = lazy_module("httpx")
     PILImage = lazy_module("PIL.Image")
 
 FITS = ("pad", "crop")

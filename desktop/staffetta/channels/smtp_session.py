@@ -40,13 +40,10 @@ from staffetta.core.errors import (
 from staffetta.core.lazy import lazy_module
 
 if TYPE_CHECKING:
+    import smtplib
     import ssl
 else:
     ssl = lazy_module("ssl")
-
-if TYPE_CHECKING:
-    import smtplib
-else:
     smtplib = lazy_module("smtplib")
 
 CONNECT_TIMEOUT = 30.0

@@ -67,23 +67,17 @@ from staffetta.core.postfile import render_html, slugify
 from staffetta.core.text import entities, grapheme_count
 
 if TYPE_CHECKING:
+    import asyncio
+    import hashlib
+
     import httpx
+
+    from staffetta.core import media
 else:
     httpx = lazy_module("httpx")
-
-if TYPE_CHECKING:
-    import asyncio
-else:
     asyncio = lazy_module("asyncio")
-
-if TYPE_CHECKING:
-    import hashlib
-else:
     hashlib = lazy_module("hashlib")
-
-if TYPE_CHECKING:
-    from staffetta.core import media
-else:  # Pillow and image handling: with the first image
+    # Pillow and image handling: with the first image
     media = lazy_module("staffetta.core.media")
 
 FLAVOURS = ("hugo", "jekyll", "eleventy")

@@ -38,13 +38,11 @@ from staffetta.core.oauth import (
 )
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 else:
     httpx = lazy_module("httpx")
-
-if TYPE_CHECKING:
-    import asyncio
-else:
     asyncio = lazy_module("asyncio")
 
 APP_NAME = "Staffetta"

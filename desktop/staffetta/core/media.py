@@ -32,16 +32,15 @@ from staffetta.core.lazy import lazy_module
 from staffetta.core.model import Image as ImageAttachment
 
 if TYPE_CHECKING:
+    import hashlib
+
     import PIL
     from PIL import Image, ImageSequence
-else:  # Pillow (~30 ms) is loaded when an image is first inspected or prepared
+else:
+    # Pillow (~30 ms) is loaded when an image is first inspected or prepared
     PIL = lazy_module("PIL")
     Image = lazy_module("PIL.Image")
     ImageSequence = lazy_module("PIL.ImageSequence")
-
-if TYPE_CHECKING:
-    import hashlib
-else:
     hashlib = lazy_module("hashlib")
 
 __all__ = [

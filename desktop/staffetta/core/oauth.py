@@ -29,22 +29,13 @@ from staffetta.core.lazy import lazy_module
 
 if TYPE_CHECKING:
     import asyncio
-else:
-    asyncio = lazy_module("asyncio")
-
-if TYPE_CHECKING:
     import hashlib
-else:
-    hashlib = lazy_module("hashlib")
-
-if TYPE_CHECKING:
     import secrets
-else:
-    secrets = lazy_module("secrets")
-
-if TYPE_CHECKING:
     import webbrowser
 else:
+    asyncio = lazy_module("asyncio")
+    hashlib = lazy_module("hashlib")
+    secrets = lazy_module("secrets")
     webbrowser = lazy_module("webbrowser")
 
 __all__ = [
