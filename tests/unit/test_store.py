@@ -150,6 +150,8 @@ _ENQUEUE_FOREVER = textwrap.dedent(
     while True:
         n += 1
         store.enqueue(Post(body=f"post {n}"), ids)
+        if n == 1:
+            print("committed", flush=True)
     """
 )
 
@@ -162,7 +164,9 @@ def test_killed_publish_leaves_all_or_nothing(tmp_path: Path) -> None:
         store.add_account("mastodon", f"account {n}")
     store.close()
 
-    for delay in (0.05, 0.13, 0.2, 0.31, 0.4):
+    # Killed at five moments, then once more right after its first commit: on a busy machine
+    # the child may commit nothing within 0.4 s, which failed the test for no bug.
+    for delay in (0.05, 0.13, 0.2, 0.31, 0.4, 0.0):
         child = subprocess.Popen(
             [sys.executable, "-c", _ENQUEUE_FOREVER, str(path)],
             stdout=subprocess.PIPE,
@@ -170,6 +174,8 @@ def test_killed_publish_leaves_all_or_nothing(tmp_path: Path) -> None:
         )
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
+        if not delay:
+            assert child.stdout.readline().strip() == "committed"
         try:
             child.wait(timeout=delay)
         except subprocess.TimeoutExpired:
