@@ -20,7 +20,6 @@ unfinished or empty translation, and each committed .qm is exactly what ``compil
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shutil
 import subprocess
@@ -62,8 +61,7 @@ def channel_texts() -> list[str]:
     from staffetta.core.channel import Limits
 
     # The unit a preview counts in ("287 / 300 characters"): the default and the channels' own.
-    units = [f.default for f in dataclasses.fields(Limits) if f.name == "unit"]
-    texts: list[str] = [u for u in units if isinstance(u, str)]
+    texts: list[str] = [Limits._field_defaults["unit"]]
     for channel in load_channels().values():
         texts += [channel.label, str(getattr(channel, "description", "") or "")]
         for field in channel.fields:

@@ -36,10 +36,9 @@ import errno
 import os
 import sys
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from staffetta.core.channel import (
     Channel,
@@ -120,16 +119,14 @@ _TRANSIENT_ERRNOS = frozenset(
 _WINDOWS_SHARING_VIOLATIONS = frozenset({32, 33})  # a file is held open by another program
 
 
-@dataclass(frozen=True, slots=True)
-class _Settings:
+class _Settings(NamedTuple):
     folder: Path
     flavour: str
     images_subfolder: str
     site_url: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Layout:
+class _Layout(NamedTuple):
     """Where one post and its images go for a given slug and date."""
 
     folder: Path

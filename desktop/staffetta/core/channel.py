@@ -11,7 +11,7 @@ import abc
 import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from staffetta.core.clock import Clock
 from staffetta.core.errors import (
@@ -33,8 +33,7 @@ else:
     httpx = lazy_module("httpx")
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     """One thing an account needs from the user (a URL, a handle, a token)."""
 
     name: str
@@ -45,8 +44,7 @@ class Field:
     default: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(NamedTuple):
     """What a channel accepts, as the platform counts it."""
 
     max_chars: int  # 0 = no practical limit (blogs, email)
@@ -71,8 +69,7 @@ class Fix(enum.StrEnum):
     REMOVE_IMAGES = "remove_images"
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """Something to tell the user before queueing. ``blocking`` problems prevent publishing."""
 
     code: str
@@ -122,8 +119,7 @@ class Authorization:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Handover:
+class Handover(NamedTuple):
     """What an assisted channel hands the user when its turn comes: the text to paste, the
     image to attach (a file path, or ""), and the page or app to open."""
 
@@ -133,8 +129,7 @@ class Handover:
     destination: str = ""  # in words, for buttons and notifications: "WhatsApp"
 
 
-@dataclass(frozen=True, slots=True)
-class PublishResult:
+class PublishResult(NamedTuple):
     remote_id: str
     url: str = ""
 
@@ -146,8 +141,7 @@ class Outcome(enum.StrEnum):
     UNKNOWN = "unknown"  # no way to know: the user decides
 
 
-@dataclass(frozen=True, slots=True)
-class Reconciled:
+class Reconciled(NamedTuple):
     outcome: Outcome
     remote_id: str = ""
     url: str = ""

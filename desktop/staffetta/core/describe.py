@@ -11,8 +11,8 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import PurePath
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from staffetta.core.channel import Channel
@@ -47,8 +47,7 @@ class Phase(enum.StrEnum):
         return self in (Phase.WAITING, Phase.RETRYING)
 
 
-@dataclass(frozen=True, slots=True)
-class Status:
+class Status(NamedTuple):
     phase: Phase
     at: float | None = None
     since: float | None = None
@@ -193,8 +192,7 @@ class Level(enum.StrEnum):
     NEEDS_YOU = "needs_you"  # an account on it needs reconnecting
 
 
-@dataclass(frozen=True, slots=True)
-class PlatformStatus:
+class PlatformStatus(NamedTuple):
     """One platform endpoint in use: its health and how many copies wait for it."""
 
     endpoint: str

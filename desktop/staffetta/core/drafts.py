@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import StaffettaError
@@ -237,16 +237,14 @@ def _image_from(item: Any, relative_to: Path | None) -> Image:
     return Image(path=str(path), **fields)
 
 
-@dataclass(frozen=True, slots=True)
-class BrokenDraft:
+class BrokenDraft(NamedTuple):
     """A file in the drafts folder that could not be read; it is left where it is."""
 
     path: Path
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class DraftListing:
+class DraftListing(NamedTuple):
     drafts: tuple[Draft, ...]  # newest first
     broken: tuple[BrokenDraft, ...] = ()
 

@@ -110,7 +110,7 @@ class Engine:
         now = self.clock.now()
         for health in self.store.endpoints():
             if health.is_down:
-                self.store.save_endpoint(_replace(health, next_probe_at=now))
+                self.store.save_endpoint(health._replace(next_probe_at=now))
         self.wake()
 
     async def flush(self, *, wait: bool = False) -> None:
@@ -418,7 +418,7 @@ class Engine:
             return True
         failures = health.failures + 1
         if failures < self.policy.breaker_threshold:
-            self.store.save_endpoint(_replace(health, failures=failures, last_error=message))
+            self.store.save_endpoint(health._replace(failures=failures, last_error=message))
             return False
         now = self.clock.now()
         self.store.save_endpoint(
@@ -475,8 +475,7 @@ class Engine:
         except (DeliveryError, httpx.HTTPError, OSError) as exc:
             probes = health.probes + 1
             self.store.save_endpoint(
-                _replace(
-                    health,
+                health._replace(
                     probes=probes,
                     last_error=str(exc),
                     next_probe_at=self.clock.now() + self.policy.probe_delay(probes, self.rng),
@@ -492,7 +491,3 @@ class Engine:
             self._on_event(event)
         except Exception:  # a listener's bug must not stop deliveries
             log.exception("engine event listener failed")
-
-
-def _replace(health: EndpointHealth, **changes: Any) -> EndpointHealth:
-    return dataclasses.replace(health, **changes)

@@ -7,8 +7,8 @@ live below that one folder.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import platformdirs
 
@@ -17,8 +17,7 @@ APP_AUTHOR = "Staffetta"
 HOME_ENV = "STAFFETTA_HOME"
 
 
-@dataclass(frozen=True, slots=True)
-class Paths:
+class Paths(NamedTuple):
     data: Path
     config: Path
     cache: Path

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """Exponential backoff, capped, never giving up: a day-long outage must still deliver.
 
     ``base`` doubles per attempt up to ``cap``. Delivery retries use *full jitter* (a uniform draw

@@ -17,9 +17,8 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from staffetta.core.clock import Clock, SystemClock
 from staffetta.core.errors import StoreError
@@ -60,8 +59,7 @@ _DELIVERY_SUMMARY_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointHealth:
+class EndpointHealth(NamedTuple):
     """A platform endpoint's circuit breaker, as stored."""
 
     key: str
@@ -76,8 +74,7 @@ class EndpointHealth:
         return self.down_since is not None
 
 
-@dataclass(frozen=True, slots=True)
-class DeliverySummary:
+class DeliverySummary(NamedTuple):
     """What the outbox list shows of one delivery (no checkpoint, no lease)."""
 
     id: int
@@ -92,8 +89,7 @@ class DeliverySummary:
     tick: int = 0  # the outbox tick of its last visible change (see ``outbox_tick``)
 
 
-@dataclass(frozen=True, slots=True)
-class PostSummary:
+class PostSummary(NamedTuple):
     """One post as the outbox list shows it, with every delivery of it (in delivery id order).
 
     ``excerpt`` is the start of the body as written (at most ``EXCERPT_CHARS`` characters).
@@ -107,8 +103,7 @@ class PostSummary:
     deliveries: tuple[DeliverySummary, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
+class Attempt(NamedTuple):
     delivery_id: int
     started_at: float
     finished_at: float | None

@@ -26,8 +26,7 @@ import functools
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from staffetta.core.lazy import lazy_regex
 
@@ -41,8 +40,7 @@ class SpanKind(enum.StrEnum):
     HASHTAG = "hashtag"
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """An entity in a text, as [start, end) offsets in Python ``str`` indices (code points)."""
 
     start: int

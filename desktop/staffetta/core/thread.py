@@ -19,7 +19,7 @@ import bisect
 import functools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from staffetta.core.lazy import lazy_regex
 from staffetta.core.text import entities
@@ -140,8 +140,7 @@ _PREPEND_BEFORE_SPACE = lazy_regex(r"\p{Grapheme_Cluster_Break=Prepend}(?=[^\S\p
 _GRAPHEME = lazy_regex(r"\X")
 
 
-@dataclass(frozen=True, slots=True)
-class _Cut:
+class _Cut(NamedTuple):
     """A place a part may end (``end``) and the next begin (``resume``), dropping the gap."""
 
     end: int

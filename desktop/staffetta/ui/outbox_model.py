@@ -14,7 +14,6 @@ Smooth with 100,000 posts because it never holds or reads more than it must:
 from __future__ import annotations
 
 import bisect
-import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -259,7 +258,7 @@ class OutboxModel(QAbstractListModel):
                 delivery if old.id == delivery.id else old for old in post.deliveries
             )
             if deliveries != post.deliveries:
-                self._posts[row] = dataclasses.replace(post, deliveries=deliveries)
+                self._posts[row] = post._replace(deliveries=deliveries)
                 rows.add(row)
                 self._track_countdowns([self._posts[row]])
         return rows

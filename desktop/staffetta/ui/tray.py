@@ -8,7 +8,7 @@ says the outbox changed, at most a few times a second however busy the engine is
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import (
@@ -45,8 +45,7 @@ class TrayState(enum.Enum):
     NEEDS_YOU = "needs_you"
 
 
-@dataclass(frozen=True)
-class OutboxSummary:
+class OutboxSummary(NamedTuple):
     state: TrayState
     pending: int = 0
     scheduled: int = 0
