@@ -36,6 +36,7 @@ from staffetta.core.paths import APP_AUTHOR, APP_NAME, Paths
 from staffetta.core.retry import RetryPolicy
 from staffetta.core.secrets import SecretStore
 from staffetta.ui.bridge import EngineBridge
+from staffetta.ui.collector import long_lived
 from staffetta.ui.context import AppContext
 from staffetta.ui.i18n import chosen_language, install_translators, resolve_language
 from staffetta.ui.icons import app_icon
@@ -310,7 +311,8 @@ def main(argv: Sequence[str] | None = None, *, quit_after_startup: bool = False)
     except StartupError as error:
         _report(error, interactive=not quit_after_startup)
         return EXIT_ERROR
-    shell = Shell(ctx)
+    with long_lived():
+        shell = Shell(ctx)
     # PySide's import hook has read the source of every module imported after Qt, looking for
     # `from __feature__ import ...`; linecache keeps it (~60,000 lines, ~5 MB) only for
     # tracebacks, which read it again when they need it.

@@ -10,6 +10,8 @@ the GUI thread collects instead, one generation at a time, as the usual threshol
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
@@ -45,3 +47,20 @@ def collect_on_gui_thread_only() -> None:
     if _collector is None:
         _collector = GuiThreadCollector(QCoreApplication.instance())
     gc.disable()
+
+
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """Objects made inside live as long as the app (the window and its pages): the collector does
+    not walk them while they are made, nor at any later collection (``gc.freeze``).
+
+    Automatic collection comes back afterwards only if it was on and no worker thread has turned
+    it off meanwhile (see :func:`collect_on_gui_thread_only`)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled and _collector is None:
+            gc.enable()
