@@ -58,12 +58,13 @@ def channel_texts() -> list[str]:
     """Every channel's label, description, and field labels and help, in registry order."""
     sys.path.insert(0, str(ROOT / "desktop"))
     from staffetta.channels.registry import load_channels
-    from staffetta.core.channel import Limits
+    from staffetta.core.model import Account
 
-    # The unit a preview counts in ("287 / 300 characters"): the default and the channels' own.
-    texts: list[str] = [Limits._field_defaults["unit"]]
-    for channel in load_channels().values():
+    texts: list[str] = []
+    for name, channel in load_channels().items():
         texts += [channel.label, str(getattr(channel, "description", "") or "")]
+        # The unit its preview counts in ("287 / 300 characters", "characters (X's count)").
+        texts.append(channel.limits(Account(id="", channel=name, name="")).unit)
         for field in channel.fields:
             texts += [field.label, field.help]
     return list(dict.fromkeys(t for t in texts if t.strip()))

@@ -23,7 +23,7 @@
 <context>
     <name>ComposerPage</name>
     <message numerus="yes">
-        <location filename="../../desktop/staffetta/ui/composer.py" line="+298"/>
+        <location filename="../../desktop/staffetta/ui/composer.py" line="+321"/>
         <source>%n draft file(s) could not be read. They were left untouched; Drafts… says why.</source>
         <translation>
             <numerusform>%n draft file could not be read. It was left untouched; Drafts… says why.</numerusform>
@@ -31,7 +31,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+245"/>
+        <location line="+276"/>
         <source>%n image(s) resized to fit {name}.</source>
         <translation>
             <numerusform>%n image resized to fit {name}.</numerusform>
@@ -47,7 +47,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+62"/>
+        <location line="+64"/>
         <location line="+4"/>
         <source>Adding %n image(s)…</source>
         <translation>
@@ -56,7 +56,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+124"/>
+        <location line="+126"/>
         <source>Publishing to %n account(s)…</source>
         <translation>
             <numerusform>Publishing to %n account…</numerusform>
@@ -113,7 +113,7 @@
 <context>
     <name>HealthStrip</name>
     <message numerus="yes">
-        <location filename="../../desktop/staffetta/ui/health.py" line="+243"/>
+        <location filename="../../desktop/staffetta/ui/health.py" line="+244"/>
         <source>%n post(s) waiting</source>
         <translation>
             <numerusform>%n post waiting</numerusform>
@@ -151,7 +151,7 @@
 <context>
     <name>PreviewPane</name>
     <message numerus="yes">
-        <location filename="../../desktop/staffetta/ui/preview.py" line="+185"/>
+        <location filename="../../desktop/staffetta/ui/preview.py" line="+194"/>
         <source>Start writing: each of the %n chosen channel(s) shows its preview here.</source>
         <translation>
             <numerusform>Start writing: the chosen channel shows its preview here.</numerusform>
@@ -162,7 +162,7 @@
 <context>
     <name>Tray</name>
     <message numerus="yes">
-        <location filename="../../desktop/staffetta/ui/tray.py" line="+217"/>
+        <location filename="../../desktop/staffetta/ui/tray.py" line="+207"/>
         <source>%n post(s) need you</source>
         <translation>
             <numerusform>%n post needs you</numerusform>

@@ -219,18 +219,18 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>{platform}: {handle}</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+24"/>
         <source>Needs reconnecting: posts will wait</source>
         <translation>Da ricollegare: i post aspetteranno</translation>
     </message>
     <message>
-        <location line="+3"/>
-        <location line="+24"/>
+        <location line="-18"/>
+        <location line="+33"/>
         <source>Customise</source>
         <translation>Personalizza</translation>
     </message>
     <message>
-        <location line="-23"/>
+        <location line="-32"/>
         <source>Give this account its own text</source>
         <translation>Dai a questo account un testo tutto suo</translation>
     </message>
@@ -240,7 +240,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>Personalizza il testo per {name}</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+30"/>
         <source>Custom text</source>
         <translation>Testo personalizzato</translation>
     </message>
@@ -528,17 +528,17 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>Channels</name>
     <message>
-        <location filename="../../build/i18n/channel_texts.py" line="+5"/>
+        <location filename="../../build/i18n/channel_texts.py" line="+6"/>
         <source>characters</source>
         <translation>caratteri</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-1"/>
         <source>Static site folder</source>
         <translation>Cartella del sito statico</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Content folder</source>
         <translation>Cartella dei contenuti</translation>
     </message>
@@ -1239,6 +1239,11 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
     </message>
     <message>
         <location line="+1"/>
+        <source>characters (X&apos;s count)</source>
+        <translation>caratteri (conteggio di X)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Client ID</source>
         <translation>Client ID</translation>
     </message>
@@ -1356,7 +1361,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>ComposerPage</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/composer.py" line="+119"/>
+        <location filename="../../desktop/staffetta/ui/composer.py" line="+139"/>
         <location line="+1"/>
         <source>Title</source>
         <translation>Titolo</translation>
@@ -1438,23 +1443,23 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
     </message>
     <message>
         <location line="+2"/>
-        <location line="+522"/>
+        <location line="+560"/>
         <source>&amp;Schedule…</source>
         <translation>&amp;Programma…</translation>
     </message>
     <message>
-        <location line="-520"/>
-        <location line="+519"/>
+        <location line="-558"/>
+        <location line="+557"/>
         <source>&amp;Publish</source>
         <translation>&amp;Pubblica</translation>
     </message>
     <message>
-        <location line="-517"/>
+        <location line="-555"/>
         <source>Publish (Ctrl+Enter)</source>
         <translation>Pubblica (Ctrl+Invio)</translation>
     </message>
     <message numerus="yes">
-        <location line="+128"/>
+        <location line="+131"/>
         <source>%n draft file(s) could not be read. They were left untouched; Drafts… says why.</source>
         <translation>
             <numerusform>%n file di bozza non può essere letto. È stato lasciato com&apos;era; Bozze… spiega perché.</numerusform>
@@ -1467,7 +1472,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>Bozze…</translation>
     </message>
     <message>
-        <location line="+93"/>
+        <location line="+124"/>
         <source>Draft saved at {time}</source>
         <translation>Bozza salvata alle {time}</translation>
     </message>
@@ -1524,7 +1529,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         </translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+18"/>
         <source>Add images</source>
         <translation>Aggiungi immagini</translation>
     </message>
@@ -1548,7 +1553,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         </translation>
     </message>
     <message>
-        <location line="+52"/>
+        <location line="+54"/>
         <source>&amp;Publish at {when}</source>
         <translation>&amp;Pubblica alle {when}</translation>
     </message>
@@ -1962,7 +1967,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>HealthStrip</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/health.py" line="+228"/>
+        <location filename="../../desktop/staffetta/ui/health.py" line="+229"/>
         <source>{platform}: down since {time}</source>
         <translation>{platform}: fuori servizio dalle {time}</translation>
     </message>
@@ -2013,7 +2018,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>ImageCard</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/image_strip.py" line="+80"/>
+        <location filename="../../desktop/staffetta/ui/image_strip.py" line="+82"/>
         <source>Loading…</source>
         <translation>Caricamento…</translation>
     </message>
@@ -2074,12 +2079,12 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/main_window.py" line="+180"/>
+        <location filename="../../desktop/staffetta/ui/main_window.py" line="+174"/>
         <source>Pages</source>
         <translation>Pagine</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+38"/>
         <source>Compose</source>
         <translation>Scrivi</translation>
     </message>
@@ -2167,7 +2172,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>MessageBar</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/message_bar.py" line="+29"/>
+        <location filename="../../desktop/staffetta/ui/message_bar.py" line="+28"/>
         <source>Message</source>
         <translation>Messaggio</translation>
     </message>
@@ -2324,7 +2329,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>OwnedFirstNote</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/preview.py" line="+60"/>
+        <location filename="../../desktop/staffetta/ui/preview.py" line="+64"/>
         <source>Tip: add a channel you own</source>
         <translation>Suggerimento: aggiungi un canale tutto tuo</translation>
     </message>
@@ -2348,7 +2353,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>PreviewCard</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/preview_card.py" line="+296"/>
+        <location filename="../../desktop/staffetta/ui/preview_card.py" line="+307"/>
         <source>Show less</source>
         <translation>Mostra meno</translation>
     </message>
@@ -2388,7 +2393,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         <translation>Link: {url}</translation>
     </message>
     <message>
-        <location line="+49"/>
+        <location line="+59"/>
         <source>{index}/{total}</source>
         <translation>{index}/{total}</translation>
     </message>
@@ -2456,7 +2461,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>PreviewPane</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/preview.py" line="+67"/>
+        <location filename="../../desktop/staffetta/ui/preview.py" line="+72"/>
         <source>Previews</source>
         <translation>Anteprime</translation>
     </message>
@@ -2474,7 +2479,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
         </translation>
     </message>
     <message>
-        <location line="+80"/>
+        <location line="+92"/>
         <source>This version of Staffetta does not know the channel &apos;{name}&apos;.</source>
         <translation>Questa versione di Staffetta non conosce il canale «{name}».</translation>
     </message>
@@ -2593,7 +2598,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>Shell</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/app.py" line="+204"/>
+        <location filename="../../desktop/staffetta/ui/app.py" line="+221"/>
         <source>Staffetta is still running</source>
         <translation>Staffetta è ancora in funzione</translation>
     </message>
@@ -2606,7 +2611,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location line="-122"/>
+        <location line="-138"/>
         <source>Staffetta cannot open your outbox. Nothing in it was changed.</source>
         <translation>Staffetta non riesce ad aprire la posta in uscita. Non è stato modificato nulla.</translation>
     </message>
@@ -2777,7 +2782,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>Tray</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/tray.py" line="+176"/>
+        <location filename="../../desktop/staffetta/ui/tray.py" line="+166"/>
         <source>&amp;Open Staffetta</source>
         <translation>&amp;Apri Staffetta</translation>
     </message>
@@ -2837,7 +2842,7 @@ Collegalo di nuovo: i post in attesa partiranno appena funziona.</translation>
 <context>
     <name>_Placeholder</name>
     <message>
-        <location filename="../../desktop/staffetta/ui/main_window.py" line="-233"/>
+        <location filename="../../desktop/staffetta/ui/main_window.py" line="-237"/>
         <source>{page} is not available in this build yet.</source>
         <translation>«{page}» non è ancora disponibile in questa versione.</translation>
     </message>

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from staffetta import APP_ID
+from staffetta.core.model import Post
 from staffetta.core.paths import Paths
 from staffetta.core.schema import SCHEMA_VERSION
 from staffetta.core.secrets import SecretStore
@@ -26,6 +27,7 @@ from staffetta.ui.app import close_context, open_context
 from staffetta.ui.context import AppContext
 from staffetta.ui.i18n import install_translators, remove_translators, translations_dir
 from staffetta.ui.main_window import MainWindow
+from staffetta.ui.preview import PreviewPane
 
 ROOT = Path(__file__).resolve().parents[2]
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -77,6 +79,20 @@ def test_the_italian_window_speaks_italian(italian: None, ctx: AppContext, qtbot
     assert window.new_post_action.text() == "&Nuovo post"
     assert window.quit_action.text() == "&Esci"
     assert QLocale().language() is QLocale.Language.Italian
+
+
+def test_a_channels_own_counting_unit_is_translated(
+    italian: None, ctx: AppContext, qtbot: QtBot
+) -> None:
+    # X counts in its own way, and the preview says so in the user's language.
+    account = ctx.runtime.store.add_account("x", "Me on X", {"handle": "me"})
+    pane = PreviewPane(ctx)
+    qtbot.addWidget(pane)
+    pane.set_post(Post(body="Ciao a tutti"), [account])
+    (card,) = pane.cards()
+    assert card.count_label.toolTip() == (
+        "12 su 280 caratteri (conteggio di X), contati come li conta la piattaforma"
+    )
 
 
 def test_qt_own_dialogs_are_translated_too(italian: None, qtbot: QtBot) -> None:
